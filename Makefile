@@ -1,0 +1,41 @@
+# tinyrt: `make demo` runs the main job, `make test` the test suite, `make bench` the benchmarks.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# Debian packages the tests and benchmarks need: compilers (gcc, the C engine), sanitizer runtimes.
+DEB_PACKAGES := gcc libc6-dev libasan8 libubsan1 binutils
+
+.PHONY: demo test bench install system-deps clean
+
+demo: install
+	$(VENV)/bin/tinyrt demo --out demo-out
+
+test: install
+	$(PY) -m pytest -q -n 2 --timeout 900
+
+bench: install
+	$(PY) benchmarks/engine.py --out bench-out
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# the CPU wheel on the machine; installed first so no other torch is ever resolved
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[all,test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) demo-out bench-out

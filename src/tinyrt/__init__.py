@@ -1,0 +1,18 @@
+"""tinyrt: small ML models from training to a hard real-time audio loop, proven to fit."""
+from .backends import Backend, backend, export
+from .errors import (BuildError, DependencyError, Error, FormatError, InputError, ModelError,
+                     UnsupportedError)
+from .frontends import from_file, from_torch
+from .ir import Layer, Model
+
+__version__ = "0.1.0"
+
+
+def load(path) -> Model:
+    """Return the IR of any model file tinyrt reads (.tinyrt, .nam, RTNeural or CoreAudioML JSON)."""
+    return from_file(path)
+
+
+__all__ = ["Backend", "backend", "export", "Error", "BuildError", "DependencyError", "FormatError",
+           "InputError", "ModelError", "UnsupportedError", "from_file", "from_torch", "Layer", "Model",
+           "load", "__version__"]

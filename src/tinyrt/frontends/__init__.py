@@ -1,0 +1,50 @@
+"""Front ends: importers that turn a trained model from elsewhere into the IR."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import FormatError
+from ..ir import Model
+from ..ir import load as load_tinyrt
+
+
+def from_torch(module, example_input=None, **options) -> Model:
+    """Return the IR of a PyTorch module (nn.Sequential stacks, LSTM/GRU/Linear/Conv1d, tinyrt models)."""
+    from .torch import from_torch as convert
+    return convert(module, example_input, **options)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: cannot be read ({exc}).") from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{path}: is not valid JSON ({exc.msg} at line {exc.lineno}).") from None
+
+
+def from_file(path) -> Model:
+    """Return the IR of a model file: .tinyrt, Neural Amp Modeler .nam, RTNeural or CoreAudioML JSON."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError(f"{path}: no such file.")
+    if path.suffix == ".tinyrt":
+        return load_tinyrt(path)
+    doc = _read_json(path)
+    if not isinstance(doc, dict):
+        raise FormatError(f"{path}: the JSON is not an object, so it is not a model file.")
+    if "architecture" in doc and "weights" in doc:
+        from .nam import from_nam
+        return from_nam(doc, name=path.stem, where=str(path))
+    if "model_data" in doc and "state_dict" in doc:
+        from .coreaudioml import from_coreaudioml
+        return from_coreaudioml(doc, name=path.stem, where=str(path))
+    if "layers" in doc and "in_shape" in doc:
+        from .rtneural import from_rtneural
+        return from_rtneural(doc, name=path.stem, where=str(path))
+    raise FormatError(f"{path}: is not a model format tinyrt reads (.tinyrt, .nam, RTNeural JSON "
+                      f"with 'in_shape'/'layers', CoreAudioML JSON with 'model_data'/'state_dict').")
+
+
+__all__ = ["from_torch", "from_file"]

@@ -1,0 +1,137 @@
+"""The IR's layer vocabulary: for each layer type, its parameters, weight shapes and feature sizes.
+
+A layer maps a frame of ``in_features`` values to a frame of ``out_features`` values, one
+frame per time step. Recurrent layers and conv1d keep state across steps. Conventions follow
+PyTorch: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with the reset gate applied after
+the recurrent matmul, conv1d weights are (out, in/groups, kernel) applied causally
+(``y[t] = sum_k w[..., k] x[t - (kernel-1-k) * dilation]``), dense weights are (out, in).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+ACTIVATIONS = (
+    "tanh", "relu", "sigmoid", "softsign", "elu", "prelu",
+    "silu", "gelu", "softmax", "identity",
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One layer parameter: its Python type and default (``REQUIRED`` when it has none)."""
+
+    kind: type
+    default: object
+
+
+REQUIRED = object()
+
+
+def _rnn_shapes(gates: int) -> Callable[[dict], dict]:
+    def shapes(p: dict) -> dict:
+        h, out = p["hidden_size"], {}
+        for k in range(p["num_layers"]):
+            n_in = p["input_size"] if k == 0 else h
+            out[f"weight_ih_l{k}"] = (gates * h, n_in)
+            out[f"weight_hh_l{k}"] = (gates * h, h)
+            if p["bias"]:
+                out[f"bias_ih_l{k}"] = (gates * h,)
+                out[f"bias_hh_l{k}"] = (gates * h,)
+        return out
+    return shapes
+
+
+def _conv_shapes(p: dict) -> dict:
+    out = {"weight": (p["out_channels"], p["in_channels"] // p["groups"], p["kernel_size"])}
+    if p["bias"]:
+        out["bias"] = (p["out_channels"],)
+    return out
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Everything tinyrt knows about one layer type."""
+
+    params: dict
+    weights: Callable[[dict], dict]  # required weights: name -> shape
+    in_features: Callable[[dict], int]
+    out_features: Callable[[dict], int]
+    optional: Callable[[dict], dict] = lambda p: {}  # optional weights: name -> shape
+
+
+def _features(p: dict) -> int:
+    return p["features"]
+
+
+SPECS: dict[str, LayerSpec] = {
+    "dense": LayerSpec(
+        params={"in_features": Param(int, REQUIRED), "out_features": Param(int, REQUIRED),
+                "bias": Param(bool, True)},
+        weights=lambda p: {"weight": (p["out_features"], p["in_features"]),
+                           **({"bias": (p["out_features"],)} if p["bias"] else {})},
+        in_features=lambda p: p["in_features"],
+        out_features=lambda p: p["out_features"],
+    ),
+    "lstm": LayerSpec(
+        params={"input_size": Param(int, REQUIRED), "hidden_size": Param(int, REQUIRED),
+                "num_layers": Param(int, 1), "bias": Param(bool, True)},
+        weights=_rnn_shapes(4),
+        in_features=lambda p: p["input_size"],
+        out_features=lambda p: p["hidden_size"],
+        optional=lambda p: {"h0": (p["num_layers"], p["hidden_size"]),
+                            "c0": (p["num_layers"], p["hidden_size"])},
+    ),
+    "gru": LayerSpec(
+        params={"input_size": Param(int, REQUIRED), "hidden_size": Param(int, REQUIRED),
+                "num_layers": Param(int, 1), "bias": Param(bool, True)},
+        weights=_rnn_shapes(3),
+        in_features=lambda p: p["input_size"],
+        out_features=lambda p: p["hidden_size"],
+        optional=lambda p: {"h0": (p["num_layers"], p["hidden_size"])},
+    ),
+    "conv1d": LayerSpec(
+        params={"in_channels": Param(int, REQUIRED), "out_channels": Param(int, REQUIRED),
+                "kernel_size": Param(int, REQUIRED), "dilation": Param(int, 1),
+                "groups": Param(int, 1), "bias": Param(bool, True)},
+        weights=_conv_shapes,
+        in_features=lambda p: p["in_channels"],
+        out_features=lambda p: p["out_channels"],
+    ),
+    "activation": LayerSpec(
+        params={"function": Param(str, REQUIRED), "features": Param(int, REQUIRED),
+                "alpha": Param(float, 1.0), "num_parameters": Param(int, 1)},
+        weights=lambda p: {"weight": (p["num_parameters"],)} if p["function"] == "prelu" else {},
+        in_features=_features,
+        out_features=_features,
+    ),
+    "batchnorm": LayerSpec(
+        params={"features": Param(int, REQUIRED), "eps": Param(float, 1e-5)},
+        weights=lambda p: {k: (p["features"],) for k in ("weight", "bias", "running_mean", "running_var")},
+        in_features=_features,
+        out_features=_features,
+    ),
+    "residual": LayerSpec(
+        params={"features": Param(int, REQUIRED)},
+        weights=lambda p: {},
+        in_features=_features,
+        out_features=lambda p: p["out_features"],  # filled from the body by Layer.out_features
+    ),
+    "gain": LayerSpec(
+        params={"features": Param(int, REQUIRED), "gain": Param(float, REQUIRED)},
+        weights=lambda p: {},
+        in_features=_features,
+        out_features=_features,
+    ),
+}
+
+
+def state_floats(layer_type: str, p: dict) -> int:
+    """Return how many floats of streaming state one layer of this type keeps."""
+    if layer_type == "lstm":
+        return 2 * p["num_layers"] * p["hidden_size"]
+    if layer_type == "gru":
+        return p["num_layers"] * p["hidden_size"]
+    if layer_type == "conv1d":
+        return (p["kernel_size"] - 1) * p["dilation"] * p["in_channels"]
+    return 0

@@ -1,0 +1,117 @@
+"""Checks that a Model is well formed; every complaint names the layer and the field."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ModelError
+from .layers import ACTIVATIONS, REQUIRED, SPECS
+
+MAX_FEATURES = 1 << 16
+
+
+def _where(layer, path: str) -> str:
+    label = f" '{layer.name}'" if layer.name else ""
+    return f"layer {path} ({layer.type}{label})"
+
+
+def _check_params(layer, where: str) -> None:
+    spec = SPECS[layer.type]
+    for key, p in spec.params.items():
+        if key not in layer.params:
+            if p.default is REQUIRED:
+                raise ModelError(f"{where}: parameter '{key}' is missing.")
+            continue
+        value = layer.params[key]
+        if p.kind is int:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ModelError(f"{where}: parameter '{key}' must be an integer, got {value!r}.")
+            if key != "num_parameters" and not 1 <= value <= MAX_FEATURES:
+                raise ModelError(f"{where}: parameter '{key}' = {value} is outside 1..{MAX_FEATURES}.")
+        elif p.kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value):
+                raise ModelError(f"{where}: parameter '{key}' must be a finite number, got {value!r}.")
+        elif p.kind is bool and not isinstance(value, (bool, np.bool_)):
+            raise ModelError(f"{where}: parameter '{key}' must be true or false, got {value!r}.")
+        elif p.kind is str and not isinstance(value, str):
+            raise ModelError(f"{where}: parameter '{key}' must be a string, got {value!r}.")
+    unknown = sorted(set(layer.params) - set(spec.params))
+    if unknown:
+        raise ModelError(f"{where}: unknown parameter '{unknown[0]}'.")
+
+
+def _check_semantics(layer, where: str) -> None:
+    p = layer.params
+    if layer.type == "activation":
+        if p["function"] not in ACTIVATIONS:
+            raise ModelError(f"{where}: parameter 'function' = {p['function']!r} is not one of "
+                             f"{', '.join(ACTIVATIONS)}.")
+        if p["function"] == "prelu" and p["num_parameters"] not in (1, p["features"]):
+            raise ModelError(f"{where}: parameter 'num_parameters' must be 1 or {p['features']} (features).")
+    elif layer.type == "conv1d":
+        for key in ("in_channels", "out_channels"):
+            if p[key] % p["groups"]:
+                raise ModelError(f"{where}: parameter '{key}' = {p[key]} is not divisible by groups = {p['groups']}.")
+    elif layer.type == "batchnorm" and p["eps"] < 0:
+        raise ModelError(f"{where}: parameter 'eps' must not be negative.")
+    if layer.type != "residual" and layer.layers:
+        raise ModelError(f"{where}: only residual layers may contain layers.")
+
+
+def _check_weights(layer, where: str) -> None:
+    spec = SPECS[layer.type]
+    required = spec.weights(layer.params)
+    optional = spec.optional(layer.params)
+    for key, shape in required.items():
+        if key not in layer.weights:
+            raise ModelError(f"{where}: weight '{key}' is missing (expected shape {shape}).")
+    for key, w in layer.weights.items():
+        shape = required.get(key, optional.get(key))
+        if shape is None:
+            raise ModelError(f"{where}: weight '{key}' is not a weight of a {layer.type} layer.")
+        if tuple(w.shape) != tuple(shape):
+            raise ModelError(f"{where}: weight '{key}' has shape {tuple(w.shape)}, expected {tuple(shape)}.")
+        if not np.all(np.isfinite(w)):
+            raise ModelError(f"{where}: weight '{key}' contains NaN or infinite values.")
+
+
+def _check_layers(layers, n_in: int, prefix: str) -> int:
+    for i, layer in enumerate(layers):
+        path = f"{prefix}{i}"
+        where = _where(layer, path)
+        if layer.type not in SPECS:
+            raise ModelError(f"{where}: unknown layer type {layer.type!r}; known types are "
+                             f"{', '.join(SPECS)}.")
+        _check_params(layer, where)
+        _check_semantics(layer, where)
+        _check_weights(layer, where)
+        field = next(iter(SPECS[layer.type].params))
+        if layer.in_features != n_in:
+            raise ModelError(f"{where}: parameter '{field}' = {layer.in_features} but the previous "
+                             f"layer gives {n_in} features.")
+        if layer.type == "residual":
+            if not layer.layers:
+                raise ModelError(f"{where}: a residual layer needs at least one layer in its body.")
+            body_out = _check_layers(layer.layers, n_in, f"{path}.")
+            if body_out > n_in:
+                raise ModelError(f"{where}: the body gives {body_out} features, more than the "
+                                 f"{n_in} inputs it could be added to.")
+        n_in = layer.out_features
+    return n_in
+
+
+def validate(model) -> None:
+    """Raise ModelError with one sentence if the model is malformed; return None if it is fine."""
+    if not isinstance(model.input_size, int) or model.input_size < 1:
+        raise ModelError(f"input_size must be a positive integer, got {model.input_size!r}.")
+    if not isinstance(model.block_size, int) or model.block_size < 1:
+        raise ModelError(f"block_size must be a positive integer, got {model.block_size!r}.")
+    if model.input_size % model.block_size:
+        raise ModelError(f"input_size {model.input_size} is not a multiple of block_size {model.block_size}.")
+    if model.sample_rate is not None and not (np.isfinite(model.sample_rate) and model.sample_rate > 0):
+        raise ModelError(f"sample_rate must be positive, got {model.sample_rate!r}.")
+    if not model.layers:
+        raise ModelError("the model has no layers.")
+    n_out = _check_layers(model.layers, model.input_size, "")
+    if n_out % model.block_size:
+        raise ModelError(f"the model gives {n_out} features per frame, not a multiple of block_size "
+                         f"{model.block_size}.")
