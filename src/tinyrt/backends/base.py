@@ -44,10 +44,10 @@ class Backend:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != n_in:
             raise InputError(f"{self.model.name} expects frames of shape (T, {n_in}), got {x.shape}.")
-        if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+        if x.dtype.kind not in "iuf":
             raise InputError(f"{self.model.name} expects real numbers, got an array of {x.dtype}.")
         x = np.ascontiguousarray(x, dtype=self.dtype)
-        if not np.all(np.isfinite(x)):
+        if not np.isfinite(x).all():
             raise InputError(f"the input to {self.model.name} contains NaN or infinite values.")
         if len(x) == 0:
             return np.zeros((0, self.model.output_size), dtype=self.dtype)

@@ -1,0 +1,333 @@
+"""IR -> C99: one `<name>.h` / `<name>.c` pair per model, calling the runtime kernels in tinyrt/c.
+
+The generated file holds the weights as ``static const`` arrays, a caller-owned state struct,
+``<name>_reset(state)`` and ``<name>_process(state, in, out, n_frames)``. Every kernel call has
+constant sizes, so the compiler specialises it for the model. Names and all text that reach the
+C file come from sanitised identifiers, never from free-form model fields.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ... import __version__
+from ...ir.model import Layer, Model
+
+C_KEYWORDS = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if inline int
+long register restrict return short signed sizeof static struct switch typedef union unsigned void
+volatile while _Bool _Complex _Imaginary main errno math assert bool true false
+""".split())
+
+ACTIVATION_OPTIONS = ("precise", "fast")
+WEIGHT_OPTIONS = ("float32", "bf16")
+
+
+def c_identifier(name: str) -> str:
+    """Return a safe C identifier prefix made from any model name."""
+    ident = re.sub(r"[^A-Za-z0-9_]", "_", name or "")
+    ident = re.sub(r"_+", "_", ident).strip("_")[:48].lower() or "model"
+    if ident[0].isdigit() or ident in C_KEYWORDS or ident.startswith("trt"):
+        ident = "m_" + ident
+    return ident
+
+
+def _float(v) -> str:
+    return np.format_float_positional(np.float32(v), unique=True, trim="0") + "f" \
+        if v == 0 or 1e-4 <= abs(v) < 1e6 else \
+        np.format_float_scientific(np.float32(v), unique=True, trim="-") + "f"
+
+
+def bf16_bits(w: np.ndarray) -> np.ndarray:
+    """Return float32 weights rounded to nearest-even bfloat16, as uint16 bit patterns."""
+    bits = np.ascontiguousarray(w, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return rounded.astype(np.uint16)
+
+
+def bf16_round(w: np.ndarray) -> np.ndarray:
+    """Return the float32 values bfloat16 storage turns the weights into."""
+    return (bf16_bits(w).astype(np.uint32) << 16).view(np.float32).reshape(np.shape(w))
+
+
+@dataclass
+class CCode:
+    """The generated files of one model."""
+
+    name: str
+    header: str
+    source: str
+    includes: list = field(default_factory=list)
+
+    def files(self) -> dict:
+        """Return {file name: text} for the model's own two files."""
+        return {f"{self.name}.h": self.header, f"{self.name}.c": self.source}
+
+
+class _Writer:
+    def __init__(self, activations: str, weights: str):
+        self.fast = activations == "fast"
+        self.bf16 = weights == "bf16"
+        self.consts: list = []
+        self.state: list = []
+        self.reset: list = []
+        self.locals: list = []
+        self.body: list = []
+        self.includes: set = {"trt_act.h"}
+        self.n_tmp = 0
+
+    def const(self, ident: str, values, bf16: bool = False) -> str:
+        flat = np.asarray(values, dtype=np.float32).ravel()
+        if bf16:
+            items = [str(int(b)) for b in bf16_bits(flat)]
+            ctype = "trt_bf16"
+        else:
+            items = [_float(v) for v in flat]
+            ctype = "float"
+        rows = [", ".join(items[i:i + 8]) for i in range(0, len(items), 8)]
+        self.consts.append(f"static const {ctype} TRT_ALIGN(64) {ident}[{len(flat)}] = {{\n    "
+                           + ",\n    ".join(rows) + "\n};")
+        return ident
+
+    def tmp(self, n: int, dst: str | None = None) -> str:
+        if dst is not None:
+            return dst
+        self.n_tmp += 1
+        ident = f"v{self.n_tmp}"
+        self.locals.append(f"float {ident}[{n}];")
+        return ident
+
+    def layer(self, layer: Layer, path: str, src: str, n_in: int, dst: str | None) -> str:
+        tag = "l" + path.replace(".", "_")
+        return getattr(self, "_" + layer.type)(layer, tag, src, n_in, dst)
+
+    def _dense(self, layer, tag, src, n_in, dst):
+        p, w = layer.params, layer.weights
+        n_out = p["out_features"]
+        self.includes.add("trt_dense.h")
+        bias = self.const(f"{tag}_b", w["bias"]) if p["bias"] else "NULL"
+        out = self.tmp(n_out, dst)
+        if n_out >= 8:
+            wt = self.const(f"{tag}_wt", w["weight"].T)
+            self.body.append(f"trt_dense_cols({wt}, {bias}, {src}, {out}, {n_in}, {n_out});")
+        else:
+            wr = self.const(f"{tag}_w", w["weight"])
+            self.body.append(f"trt_dense_rows({wr}, {bias}, {src}, {out}, {n_in}, {n_out});")
+        return out
+
+    def _recurrent_weights(self, layer, tag, k):
+        w = layer.weights
+        wih = self.const(f"{tag}_wih{k}", w[f"weight_ih_l{k}"].T, self.bf16)
+        whh = self.const(f"{tag}_whh{k}", w[f"weight_hh_l{k}"].T, self.bf16)
+        return wih, whh
+
+    def _initial_state(self, layer, tag, key, field_name):
+        if key in layer.weights:
+            init = self.const(f"{tag}_{key}", layer.weights[key])
+            self.reset.append(f"memcpy(s->{field_name}, {init}, sizeof s->{field_name});")
+
+    def _lstm(self, layer, tag, src, n_in, dst):
+        p, w = layer.params, layer.weights
+        H, L = p["hidden_size"], p["num_layers"]
+        self.includes.add("trt_lstm.h")
+        self.state += [f"float {tag}_h[{L}][{H}];", f"float {tag}_c[{L}][{H}];"]
+        self._initial_state(layer, tag, "h0", f"{tag}_h")
+        self._initial_state(layer, tag, "c0", f"{tag}_c")
+        self.locals.append(f"float {tag}_g[{4 * H}];")
+        for k in range(L):
+            wih, whh = self._recurrent_weights(layer, tag, k)
+            bias = self.const(f"{tag}_b{k}", w[f"bias_ih_l{k}"].astype(np.float64)
+                              + w[f"bias_hh_l{k}"]) if p["bias"] else "NULL"
+            h, c = f"s->{tag}_h[{k}]", f"s->{tag}_c[{k}]"
+            self.body.append(f"trt_lstm_matvec({tag}_g, {wih}, {whh}, {bias}, {src}, {h}, "
+                             f"{n_in if k == 0 else H}, {H}, {int(self.bf16)});")
+            self.body.append(f"trt_lstm_gates({tag}_g, {h}, {c}, {H}, {int(self.fast)});")
+            src = h
+        return self._to(dst, src, H)
+
+    def _gru(self, layer, tag, src, n_in, dst):
+        p, w = layer.params, layer.weights
+        H, L = p["hidden_size"], p["num_layers"]
+        self.includes.add("trt_gru.h")
+        self.state.append(f"float {tag}_h[{L}][{H}];")
+        self._initial_state(layer, tag, "h0", f"{tag}_h")
+        self.locals += [f"float {tag}_a[{3 * H}];", f"float {tag}_q[{3 * H}];"]
+        for k in range(L):
+            wih, whh = self._recurrent_weights(layer, tag, k)
+            b_ih = self.const(f"{tag}_bih{k}", w[f"bias_ih_l{k}"]) if p["bias"] else "NULL"
+            b_hh = self.const(f"{tag}_bhh{k}", w[f"bias_hh_l{k}"]) if p["bias"] else "NULL"
+            h = f"s->{tag}_h[{k}]"
+            self.body.append(f"trt_gru_matvec({tag}_a, {tag}_q, {wih}, {whh}, {b_ih}, {b_hh}, "
+                             f"{src}, {h}, {n_in if k == 0 else H}, {H}, {int(self.bf16)});")
+            self.body.append(f"trt_gru_gates({tag}_a, {tag}_q, {h}, {H}, {int(self.fast)});")
+            src = h
+        return self._to(dst, src, H)
+
+    def _to(self, dst, src, n):
+        if dst is None:
+            return src
+        self.body.append(f"trt_copy({dst}, {src}, {n});")
+        return dst
+
+    def _conv1d(self, layer, tag, src, n_in, dst):
+        p, w = layer.params, layer.weights
+        K, d, G = p["kernel_size"], p["dilation"], p["groups"]
+        c_in, c_out = p["in_channels"], p["out_channels"]
+        in_g, out_g = c_in // G, c_out // G
+        self.includes.add("trt_conv1d.h")
+        weight = w["weight"]  # (out, in_g, K)
+        wt = np.zeros((K, c_in, out_g), dtype=np.float32)
+        for ci in range(c_in):
+            g = ci // in_g
+            wt[:, ci, :] = weight[g * out_g:(g + 1) * out_g, ci - g * in_g, :].T
+        wt_name = self.const(f"{tag}_wt", wt)
+        bias = self.const(f"{tag}_b", w["bias"]) if p["bias"] else "NULL"
+        history = (K - 1) * d
+        if history:
+            self.state += [f"float {tag}_hist[{history * c_in}];", f"int {tag}_pos;"]
+            hist, pos = f"s->{tag}_hist", f"&s->{tag}_pos"
+        else:
+            self.locals.append(f"int {tag}_pos = 0;")
+            hist, pos = "NULL", f"&{tag}_pos"
+        out = self.tmp(c_out, dst)
+        self.body.append(f"trt_conv1d_step({wt_name}, {bias}, {hist}, {pos}, {src}, {out}, "
+                         f"{c_in}, {c_out}, {K}, {d}, {G});")
+        return out
+
+    def _activation(self, layer, tag, src, n_in, dst):
+        fn = layer.params["function"]
+        if fn == "identity":
+            return self._to(dst, src, n_in)
+        out = self.tmp(n_in, dst)
+        if fn == "prelu":
+            a = self.const(f"{tag}_a", layer.weights["weight"])
+            call = f"trt_prelu({out}, {src}, {a}, {layer.params['num_parameters']}, {n_in});"
+        elif fn == "elu":
+            call = f"trt_elu({out}, {src}, {_float(layer.params['alpha'])}, {n_in});"
+        elif fn in ("tanh", "sigmoid"):
+            call = f"trt_{fn}({out}, {src}, {n_in}, {int(self.fast)});"
+        else:
+            call = f"trt_{fn}({out}, {src}, {n_in});"
+        self.body.append(call)
+        return out
+
+    def _batchnorm(self, layer, tag, src, n_in, dst):
+        w = {k: v.astype(np.float64) for k, v in layer.weights.items()}
+        scale = w["weight"] / np.sqrt(w["running_var"] + layer.params["eps"])
+        shift = w["bias"] - w["running_mean"] * scale
+        sc, sh = self.const(f"{tag}_scale", scale), self.const(f"{tag}_shift", shift)
+        out = self.tmp(n_in, dst)
+        self.body.append(f"trt_affine({out}, {src}, {sc}, {sh}, {n_in});")
+        return out
+
+    def _gain(self, layer, tag, src, n_in, dst):
+        out = self.tmp(n_in, dst)
+        self.body.append(f"trt_scale({out}, {src}, {_float(layer.params['gain'])}, {n_in});")
+        return out
+
+    def _residual(self, layer, tag, src, n_in, dst):
+        x = src
+        for j, sub in enumerate(layer.layers):
+            x = self.layer(sub, f"{tag[1:]}.{j}", x, n_in, None)
+            n_in = sub.out_features
+        out = self.tmp(n_in, dst)
+        self.body.append(f"trt_copy({out}, {x}, {n_in});")
+        self.body.append(f"trt_add({out}, {src}, {n_in});")
+        return out
+
+
+def generate(model: Model, name: str | None = None, activations: str = "precise",
+             weights: str = "float32") -> CCode:
+    """Return the C99 header and source implementing the model."""
+    from ...errors import UnsupportedError
+    if activations not in ACTIVATION_OPTIONS:
+        raise UnsupportedError(f"activations must be one of {', '.join(ACTIVATION_OPTIONS)}, got {activations!r}.")
+    if weights not in WEIGHT_OPTIONS:
+        raise UnsupportedError(f"weights must be one of {', '.join(WEIGHT_OPTIONS)}, got {weights!r}.")
+    model.validate()
+    ident = c_identifier(name or model.name)
+    w = _Writer(activations, weights)
+    src, n_in, last = "x", model.input_size, len(model.layers) - 1
+    for i, layer in enumerate(model.layers):
+        src = w.layer(layer, str(i), src, n_in, "y" if i == last else None)
+        n_in = layer.out_features
+    return CCode(ident, _header(model, ident, w), _source(model, ident, w), sorted(w.includes))
+
+
+def _header(model: Model, ident: str, w: _Writer) -> str:
+    up = ident.upper()
+    state = w.state or ["char unused; /* the model keeps no state */"]
+    rate = _float(model.sample_rate) if model.sample_rate else "0.0f"
+    return f"""/* {ident}.h - generated by tinyrt {__version__}; do not edit.
+ *
+ * Real-time contract: call {ident}_reset() before the first {ident}_process(). The process call
+ * allocates nothing, takes no lock, does no I/O and never waits; all state lives in the
+ * caller-owned {ident}_state. Processing a signal in any split of calls gives the same output.
+ * A frame is {ident.upper()}_INPUT_SIZE floats in and {ident.upper()}_OUTPUT_SIZE floats out;
+ * {up}_BLOCK_SIZE audio samples make one frame.
+ */
+#ifndef TRT_{up}_H
+#define TRT_{up}_H
+
+#include <stddef.h>
+
+#define {up}_INPUT_SIZE {model.input_size}
+#define {up}_OUTPUT_SIZE {model.output_size}
+#define {up}_BLOCK_SIZE {model.block_size}
+#define {up}_SAMPLE_RATE {rate} /* 0: any rate */
+
+enum {{ {ident}_input_size = {up}_INPUT_SIZE, {ident}_output_size = {up}_OUTPUT_SIZE }};
+
+typedef struct {{
+    {chr(10).join('    ' + s for s in state).strip()}
+}} {ident}_state;
+
+/* Set the state to the model's initial state (zeros, or the trained initial state). */
+void {ident}_reset({ident}_state *s);
+
+/* Process n_frames frames: in holds n_frames * {up}_INPUT_SIZE floats, out receives
+ * n_frames * {up}_OUTPUT_SIZE floats. in and out must not overlap. */
+void {ident}_process({ident}_state *s, const float *in, float *out, int n_frames);
+
+/* Return sizeof({ident}_state), for callers that allocate the state without this header. */
+size_t {ident}_state_size(void);
+
+#endif /* TRT_{up}_H */
+"""
+
+
+def _source(model: Model, ident: str, w: _Writer) -> str:
+    includes = "\n".join(f'#include "{h}"' for h in sorted(w.includes))
+    locals_ = "\n".join("        " + s for s in w.locals)
+    body = "\n".join("        " + s for s in w.body)
+    reset = "\n".join("    " + s for s in w.reset)
+    return f"""/* {ident}.c - generated by tinyrt {__version__}; do not edit. */
+#include "{ident}.h"
+{includes}
+
+{chr(10).join(w.consts)}
+
+void {ident}_reset({ident}_state *s)
+{{
+    memset(s, 0, sizeof *s);
+{reset}
+}}
+
+void {ident}_process({ident}_state *restrict s, const float *restrict in, float *restrict out, int n_frames)
+{{
+    int t;
+    for (t = 0; t < n_frames; t++) {{
+        const float *x = in + (size_t)t * {model.input_size};
+        float *y = out + (size_t)t * {model.output_size};
+{locals_}
+{body}
+    }}
+}}
+
+size_t {ident}_state_size(void)
+{{
+    return sizeof({ident}_state);
+}}
+"""

@@ -1,0 +1,68 @@
+"""The C engine: generate, compile (cached) and load a model as a shared library via ctypes."""
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+import numpy as np
+
+from ...c.build import build
+from ...c import runtime_headers
+from ...errors import BuildError
+from ..base import Backend
+from .codegen import CCode, generate
+
+
+class CBackend(Backend):
+    """Runs the generated C99 engine in-process.
+
+    Options: ``profile`` ("portable" -O2, "native" -O3 -march=native), ``activations``
+    ("precise" or "fast" approximations), ``weights`` ("float32" or "bf16" storage), ``name``.
+    """
+
+    name = "c"
+
+    def __init__(self, model, *, profile: str = "portable", activations: str = "precise",
+                 weights: str = "float32", name: str | None = None):
+        super().__init__(model)
+        self.code: CCode = generate(model, name, activations, weights)
+        self.library = build(self.code.files(), f"lib{self.code.name}.so", profile=profile)
+        try:
+            lib = ctypes.CDLL(str(self.library))
+        except OSError as exc:
+            raise BuildError(f"the compiled model {self.library} could not be loaded ({exc}).") from None
+        ident = self.code.name
+        self._lib = lib
+        size = getattr(lib, f"{ident}_state_size")
+        size.restype = ctypes.c_size_t
+        # 64-byte aligned state, owned by this object
+        self._state_buf = np.zeros(size() + 64, dtype=np.uint8)
+        self._state = self._state_buf.ctypes.data + (-self._state_buf.ctypes.data) % 64
+        self._reset_fn = getattr(lib, f"{ident}_reset")
+        self._reset_fn.argtypes = [ctypes.c_void_p]
+        self._reset_fn.restype = None
+        self._process_fn = getattr(lib, f"{ident}_process")
+        self._process_fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
+        self._process_fn.restype = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._reset_fn(self._state)
+
+    def _process(self, frames: np.ndarray) -> np.ndarray:
+        out = np.empty((len(frames), self.model.output_size), dtype=np.float32)
+        step = 1 << 30
+        for t in range(0, len(frames), step):
+            chunk = frames[t:t + step]
+            self._process_fn(self._state, chunk.ctypes.data, out[t:t + step].ctypes.data, len(chunk))
+        return out
+
+
+def export(model, path: Path, *, name: str | None = None, activations: str = "precise",
+           weights: str = "float32") -> Path:
+    """Write `<name>.h`, `<name>.c` and the runtime headers they need into folder `path`; return it."""
+    code = generate(model, name, activations, weights)
+    path.mkdir(parents=True, exist_ok=True)
+    for fname, text in {**runtime_headers(), **code.files()}.items():
+        (path / fname).write_text(text)
+    return path

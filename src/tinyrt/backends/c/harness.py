@@ -1,0 +1,65 @@
+"""Drive the C harness: parity runs, timing from C, and real-time safety checks of a model."""
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ...c.build import build
+from ...errors import BuildError
+from .codegen import generate
+
+# symbols generated model code may reference: math and memory copies, nothing that can
+# allocate, lock, wait or do I/O
+ALLOWED_SYMBOLS = frozenset({"memcpy", "memmove", "memset", "erff", "expf", "tanhf", "expm1f", "fabsf"})
+
+
+def harness(model, *, profile: str = "portable", hooks: bool = False, **codegen_options) -> Path:
+    """Return the path of the model's C harness executable (built and cached)."""
+    code = generate(model, **codegen_options)
+    extra = [f"-DTRT_MODEL={code.name}", f'-DTRT_MODEL_HEADER="{code.name}.h"']
+    if hooks:
+        extra += ["-DTRT_HOOKS", "-D_GNU_SOURCE", "-std=gnu99"]
+    return build(code.files(), f"{code.name}-harness", kind="executable", profile=profile,
+                 extra_flags=extra, with_harness=True)
+
+
+def _run(cmd: list, what: str) -> str:
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError(f"the C harness failed while {what} (exit {proc.returncode}): "
+                         f"{(proc.stderr or proc.stdout).strip()[:2000]}")
+    return proc.stdout
+
+
+def run(model, frames: np.ndarray, seed: int = 0, **options) -> np.ndarray:
+    """Return the harness's output for frames, processed in random call sizes drawn from seed."""
+    exe = harness(model, **options)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.f32", Path(tmp) / "out.f32"
+        np.ascontiguousarray(frames, dtype=np.float32).tofile(src)
+        _run([exe, "run", src, dst, seed], "processing audio")
+        return np.fromfile(dst, dtype=np.float32).reshape(-1, model.output_size)
+
+
+def time(model, frames: int, block: int, reps: int = 5, **options) -> dict:
+    """Return the harness's timing JSON: pass_ns per repetition and per-call statistics."""
+    return json.loads(_run([harness(model, **options), "time", frames, block, reps], "timing"))
+
+
+def check_realtime(model, frames: int = 4096, block: int = 64, **options) -> dict:
+    """Return heap and lock call counts seen during process calls, and the model's undefined symbols."""
+    result = json.loads(_run([harness(model, hooks=True, **options), "check", frames, block], "checking"))
+    result["symbols"] = undefined_symbols(model, **options)
+    return result
+
+
+def undefined_symbols(model, profile: str = "portable", **codegen_options) -> list:
+    """Return the external symbols the compiled model object references."""
+    code = generate(model, **codegen_options)
+    obj = build(code.files(), f"{code.name}.o", kind="object", profile=profile)
+    out = _run(["nm", "-u", obj], "listing symbols")
+    return sorted({line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()})

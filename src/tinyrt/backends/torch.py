@@ -1,0 +1,137 @@
+"""The PyTorch back end: an IR model as one streaming nn.Module, a TorchScript exporter and an engine.
+
+``to_torch(model)`` returns a ``TorchModel`` built from the layer modules in ``torch_modules``;
+``export(model, path)`` writes it as TorchScript (``torch.jit.script``, which compiles every layer,
+including the one-frame fast path and the optional state argument that tracing would freeze), and
+``TorchBackend`` runs it behind the Backend interface on one thread.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import DependencyError
+from ..ir import Model
+from .base import Backend
+
+try:
+    import torch
+    from torch import Tensor, nn
+except ImportError:
+    raise DependencyError("the torch back end needs PyTorch; install it with pip install 'tinyrt[torch]'.") from None
+
+from .torch_modules import (Activation, BatchNorm, CausalConv1d, Dense, Gain, GRULayer, LSTMLayer, Residual,
+                            build)
+
+INFO_FILE = "tinyrt.json"  # the extra file in an exported TorchScript archive holding the model's description
+
+
+class TorchModel(nn.Module):
+    """An IR model as a PyTorch module: frames [B, T, input_size] in, [B, T, output_size] out.
+
+    ``forward(x, state=None)`` returns ``(y, new_state)``; ``state`` is the list of tensors a previous
+    call returned (None: start from the initial state), so feeding it back streams a signal in any
+    split. ``run(x)`` is the stateless call that returns only ``y``.
+    """
+
+    __jit_ignored_attributes__ = ["info"]
+
+    def __init__(self, layers: list, input_size: int, block_size: int = 1, sample_rate: float | None = None,
+                 name: str = "model", metadata: dict | None = None):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        self.input_size, self.output_size = input_size, layers[-1].out_features
+        self.info = {"name": name, "block_size": block_size, "sample_rate": sample_rate,
+                     "metadata": dict(metadata or {})}
+
+    def ir_model(self) -> Model:
+        """Return the IR model this module computes, with identical float32 weights."""
+        i = self.info
+        return Model([m.ir_layer() for m in self.layers], input_size=self.input_size,
+                     block_size=i["block_size"], sample_rate=i["sample_rate"], name=i["name"],
+                     metadata=dict(i["metadata"]))
+
+    @torch.jit.export
+    def initial_state(self, x: Tensor) -> List[Tensor]:
+        """Return the state a reset starts from, for the batch size of x: [B, T, input_size]."""
+        out: List[Tensor] = []
+        for layer in self.layers:
+            out.extend(layer.initial_state(x))
+        return out
+
+    def forward(self, x: Tensor, state: Optional[List[Tensor]] = None) -> Tuple[Tensor, List[Tensor]]:
+        """Return (y, new_state) for frames x: [B, T, input_size], continuing from state (None: reset)."""
+        if state is None:
+            old = self.initial_state(x)
+        else:
+            old = state
+        new: List[Tensor] = []
+        i = 0
+        for layer in self.layers:
+            x, s = layer(x, old[i:i + layer.n_state])
+            new.extend(s)
+            i += layer.n_state
+        return x, new
+
+    @torch.jit.export
+    def run(self, x: Tensor) -> Tensor:
+        """Return the output frames for x: [B, T, input_size] from the initial state."""
+        return self.forward(x, None)[0]
+
+
+def to_torch(model: Model) -> TorchModel:
+    """Return the model as a float32 TorchModel in eval mode."""
+    model.validate()
+    net = TorchModel([build(layer) for layer in model.layers], model.input_size, model.block_size,
+                     model.sample_rate, model.name, model.metadata)
+    return net.float().eval()
+
+
+def export(model: Model, path, **options) -> Path:
+    """Write the model as a TorchScript file (torch.jit.script of its TorchModel) and return the path.
+
+    ``torch.jit.load(path)`` gives a module with the TorchModel calls (``forward(x, state=None)``,
+    ``run(x)``, ``initial_state(x)``); the archive's extra file ``tinyrt.json`` describes the model.
+    """
+    if options:
+        raise TypeError(f"the torch exporter takes no options, got {', '.join(sorted(options))}")
+    path = Path(path)
+    info = {"name": model.name, "input_size": model.input_size, "output_size": model.output_size,
+            "block_size": model.block_size, "sample_rate": model.sample_rate, "metadata": model.metadata,
+            "state_floats": model.state_floats}
+    scripted = torch.jit.script(to_torch(model))
+    torch.jit.save(scripted, str(path), _extra_files={INFO_FILE: json.dumps(info, default=str)})
+    return path
+
+
+class TorchBackend(Backend):
+    """Runs the model with PyTorch (eager TorchModel, float32, one thread), keeping state between calls.
+
+    ``torch.set_num_threads(1)`` is applied (process-wide) before each call, as every engine is
+    measured single-threaded.
+    """
+
+    name = "torch"
+
+    def __init__(self, model: Model):
+        super().__init__(model)
+        self.net = to_torch(model)
+        self._reset()
+
+    def _reset(self) -> None:
+        with torch.inference_mode():
+            self.state = self.net.initial_state(torch.zeros(1, 0, self.model.input_size))
+
+    def _process(self, frames: np.ndarray) -> np.ndarray:
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
+        with torch.inference_mode():
+            y, self.state = self.net(torch.from_numpy(frames).unsqueeze(0), self.state)
+            return y[0].numpy().copy()
+
+
+__all__ = ["TorchModel", "TorchBackend", "to_torch", "export", "build", "Dense", "LSTMLayer", "GRULayer",
+           "CausalConv1d", "Activation", "BatchNorm", "Gain", "Residual"]

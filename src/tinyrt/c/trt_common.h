@@ -1,0 +1,37 @@
+/* trt_common.h - shared definitions of the tinyrt C runtime (C99).
+ *
+ * Every kernel in this runtime is a static inline function: the generated model file calls it
+ * with compile-time constant sizes, so the compiler inlines, unrolls and vectorises it for the
+ * target. Kernels never allocate, lock, wait or do I/O; all state lives in caller-owned memory.
+ */
+#ifndef TRT_COMMON_H
+#define TRT_COMMON_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TRT_INLINE static inline __attribute__((always_inline))
+#define TRT_ALIGN(n) __attribute__((aligned(n)))
+#else
+#define TRT_INLINE static inline
+#define TRT_ALIGN(n)
+#endif
+
+/* Number of independent partial sums in dot products: fixes the summation order (so results
+ * do not depend on compiler flags) while letting the compiler map the lanes onto SIMD. */
+#define TRT_LANES 8
+
+/* Reduced-precision weight storage: bfloat16 is the upper half of an IEEE float32. */
+typedef uint16_t trt_bf16;
+
+TRT_INLINE float trt_bf16_to_float(trt_bf16 v)
+{
+    uint32_t bits = (uint32_t)v << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+#endif /* TRT_COMMON_H */

@@ -1,0 +1,43 @@
+/* trt_gru.h - one step of one GRU layer, PyTorch nn.GRU convention.
+ *
+ * With a = W_ih x + b_ih and q = W_hh h + b_hh, gates in the order (r, z, n):
+ *   r = sigmoid(a_r + q_r);  z = sigmoid(a_z + q_z);  n = tanh(a_n + r * q_n)
+ *   h' = (1 - z) * n + z * h
+ * Weights are stored transposed as in trt_lstm.h (bfloat16 with `bf16` set). a and q are
+ * caller scratch of 3H floats each.
+ */
+#ifndef TRT_GRU_H
+#define TRT_GRU_H
+
+#include "trt_act.h"
+#include "trt_dense.h"
+
+TRT_INLINE void trt_gru_matvec(float *restrict a, float *restrict q, const void *wih_t, const void *whh_t,
+                               const float *restrict b_ih, const float *restrict b_hh,
+                               const float *restrict x, const float *restrict h, int n_in, int H, int bf16)
+{
+    int j, k;
+    for (j = 0; j < 3 * H; j++) {
+        a[j] = b_ih ? b_ih[j] : 0.0f;
+        q[j] = b_hh ? b_hh[j] : 0.0f;
+    }
+    for (k = 0; k < n_in; k++) trt_axpy_w(a, wih_t, (size_t)k * 3 * H, x[k], 3 * H, bf16);
+    for (k = 0; k < H; k++) trt_axpy_w(q, whh_t, (size_t)k * 3 * H, h[k], 3 * H, bf16);
+}
+
+/* Gate nonlinearities and state update with two divisions per unit (see trt_lstm_gates). */
+TRT_INLINE void trt_gru_gates(const float *restrict a, const float *restrict q, float *restrict h, int H,
+                              int fast)
+{
+    int j;
+    for (j = 0; j < H; j++) {
+        float nr, dr, nz, dz, pn, qn;
+        trt_sigmoid_nd(a[j] + q[j], &nr, &dr, fast);
+        trt_sigmoid_nd(a[H + j] + q[H + j], &nz, &dz, fast);
+        trt_tanh_pq((a[2 * H + j] * dr + nr * q[2 * H + j]) / dr, &pn, &qn, fast);
+        /* h' = n + z (h - n) with n = pn / qn, z = nz / dz */
+        h[j] = (pn * dz + nz * (h[j] * qn - pn)) / (qn * dz);
+    }
+}
+
+#endif /* TRT_GRU_H */

@@ -1,0 +1,47 @@
+/* trt_lstm.h - one step of one LSTM layer, PyTorch nn.LSTM convention.
+ *
+ * Gates g = W_ih x + b_ih + W_hh h + b_hh in the order (i, f, g, o):
+ *   c' = sigmoid(f) * c + sigmoid(i) * tanh(g);   h' = sigmoid(o) * tanh(c')
+ * Weights are stored transposed (wih_t[k * 4H + j] = W_ih[j][k]) so the matrix-vector products
+ * are column updates that vectorise across the 4H gates; with `bf16` set they are bfloat16.
+ * b is b_ih + b_hh (NULL: no bias). h and c are the caller's state (H floats each); g is
+ * caller-provided scratch of 4H floats. Call with compile-time constant sizes and flags.
+ * No allocation, no locks, no I/O.
+ */
+#ifndef TRT_LSTM_H
+#define TRT_LSTM_H
+
+#include "trt_act.h"
+#include "trt_dense.h"
+
+/* g = b + W_ih x + W_hh h (the pre-activation gates). */
+TRT_INLINE void trt_lstm_matvec(float *restrict g, const void *wih_t, const void *whh_t,
+                                const float *restrict b, const float *restrict x, const float *restrict h,
+                                int n_in, int H, int bf16)
+{
+    int j, k;
+    for (j = 0; j < 4 * H; j++) g[j] = b ? b[j] : 0.0f;
+    for (k = 0; k < n_in; k++) trt_axpy_w(g, wih_t, (size_t)k * 4 * H, x[k], 4 * H, bf16);
+    for (k = 0; k < H; k++) trt_axpy_w(g, whh_t, (size_t)k * 4 * H, h[k], 4 * H, bf16);
+}
+
+/* The gate nonlinearities and state update. Each sigmoid and tanh is a ratio n/d; the cell
+ * update is put over one common denominator, so a unit costs two divisions instead of five. */
+TRT_INLINE void trt_lstm_gates(const float *restrict g, float *restrict h, float *restrict c, int H, int fast)
+{
+    int j;
+    for (j = 0; j < H; j++) {
+        float ni, di, nf, df, pg, qg, no, d_o, pc, qc, cj;
+        trt_sigmoid_nd(g[j], &ni, &di, fast);
+        trt_sigmoid_nd(g[H + j], &nf, &df, fast);
+        trt_tanh_pq(g[2 * H + j], &pg, &qg, fast);
+        trt_sigmoid_nd(g[3 * H + j], &no, &d_o, fast);
+        /* c' = (nf / df) c + (ni / di) (pg / qg) */
+        cj = (nf * c[j] * di * qg + ni * pg * df) / (df * di * qg);
+        c[j] = cj;
+        trt_tanh_pq(cj, &pc, &qc, fast);
+        h[j] = (no * pc) / (d_o * qc);
+    }
+}
+
+#endif /* TRT_LSTM_H */
