@@ -8,9 +8,9 @@ from .ir import Layer, Model
 __version__ = "0.1.0"
 
 
-def load(path) -> Model:
+def load(path, **options) -> Model:
     """Return the IR of any model file tinyrt reads (.tinyrt, .nam, RTNeural or CoreAudioML JSON)."""
-    return from_file(path)
+    return from_file(path, **options)
 
 
 __all__ = ["Backend", "backend", "export", "Error", "BuildError", "DependencyError", "FormatError",

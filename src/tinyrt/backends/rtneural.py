@@ -16,7 +16,7 @@ alpha other than 1, or recurrent initial states (it resets them to zero); those 
 UnsupportedError naming the layer. A residual wrapping the whole model (the usual input skip
 of an amp model) can be exported with ``skip="strip"``: the body is written and the skip is
 recorded as ``in_skip`` = number of outputs, AIDA-X's key for "add the first in_skip inputs to
-the output", which the host (AIDA-X does) must add back.
+the output", which the host must add back (AIDA-X does).
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..frontends.rtneural import ACTIVATIONS
 
-SUPPORTED = ("dense, conv1d, lstm, gru, batchnorm and the activations "
-             f"{', '.join(ACTIVATIONS)} (ELU with alpha 1) and prelu")
+SUPPORTED = (f"dense, conv1d, lstm, gru, batchnorm, prelu and {'/'.join(ACTIVATIONS)} activations "
+             f"(ELU with alpha 1)")
 SKIP_OPTIONS = ("error", "strip")
 
 
@@ -40,6 +40,12 @@ def _unsupported(layer, path: str, why: str) -> UnsupportedError:
 
 def _array(w) -> list:
     return np.asarray(w, dtype=np.float32).astype(np.float64).tolist()
+
+
+def _json_scalar(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} in the model metadata is not JSON serialisable")
 
 
 def _shape(n: int) -> list:
@@ -173,10 +179,11 @@ def to_rtneural(model, skip: str = "error") -> dict:
 
 
 def export(model, path, skip: str = "error", **options) -> Path:
-    """Write the model as RTNeural JSON and return the path; ``skip="strip"`` exports a whole-model skip as ``in_skip``."""
+    """Write the model as RTNeural JSON and return the path; skip="strip" writes a whole-model skip as in_skip."""
     if options:
-        raise UnsupportedError(f"the RTNeural exporter has no option {next(iter(options))!r}; its only option is skip.")
+        raise UnsupportedError(f"the RTNeural exporter has no option {next(iter(options))!r}; "
+                               f"its only option is skip.")
     doc = to_rtneural(model, skip)
     path = Path(path)
-    path.write_text(json.dumps(doc))
+    path.write_text(json.dumps(doc, default=_json_scalar))
     return path

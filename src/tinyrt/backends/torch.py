@@ -8,12 +8,13 @@ including the one-frame fast path and the optional state argument that tracing w
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import DependencyError
+from ..errors import DependencyError, InputError
 from ..ir import Model
 from .base import Backend
 
@@ -71,7 +72,7 @@ class TorchModel(nn.Module):
         new: List[Tensor] = []
         i = 0
         for layer in self.layers:
-            x, s = layer(x, old[i:i + layer.n_state])
+            x, s = layer.forward(x, old[i:i + layer.n_state])
             new.extend(s)
             i += layer.n_state
         return x, new
@@ -90,20 +91,24 @@ def to_torch(model: Model) -> TorchModel:
     return net.float().eval()
 
 
-def export(model: Model, path, **options) -> Path:
+def export(model: Model, path) -> Path:
     """Write the model as a TorchScript file (torch.jit.script of its TorchModel) and return the path.
 
     ``torch.jit.load(path)`` gives a module with the TorchModel calls (``forward(x, state=None)``,
     ``run(x)``, ``initial_state(x)``); the archive's extra file ``tinyrt.json`` describes the model.
     """
-    if options:
-        raise TypeError(f"the torch exporter takes no options, got {', '.join(sorted(options))}")
     path = Path(path)
     info = {"name": model.name, "input_size": model.input_size, "output_size": model.output_size,
             "block_size": model.block_size, "sample_rate": model.sample_rate, "metadata": model.metadata,
             "state_floats": model.state_floats}
-    scripted = torch.jit.script(to_torch(model))
-    torch.jit.save(scripted, str(path), _extra_files={INFO_FILE: json.dumps(info, default=str)})
+    with warnings.catch_warnings():  # TorchScript is deprecated in favour of torch.export; this file is TorchScript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scripted = torch.jit.script(to_torch(model))
+        try:
+            torch.jit.save(scripted, str(path), _extra_files={INFO_FILE: json.dumps(info, default=str)})
+        except (OSError, RuntimeError) as exc:
+            raise InputError(f"cannot write the TorchScript file {path} ({exc}); check that its folder "
+                             f"exists and is writable.") from None
     return path
 
 
@@ -129,8 +134,8 @@ class TorchBackend(Backend):
         if torch.get_num_threads() != 1:
             torch.set_num_threads(1)
         with torch.inference_mode():
-            y, self.state = self.net(torch.from_numpy(frames).unsqueeze(0), self.state)
-            return y[0].numpy().copy()
+            y, self.state = self.net.forward(torch.from_numpy(frames[None]), self.state)
+            return y.numpy()[0].copy()  # a copy: an identity layer would hand back the caller's array
 
 
 __all__ = ["TorchModel", "TorchBackend", "to_torch", "export", "build", "Dense", "LSTMLayer", "GRULayer",

@@ -73,21 +73,23 @@ class Dense(nn.Module):
 class _Recurrent(nn.Module):
     """Shared part of the LSTM and GRU wrappers: a batch-first nn.LSTM/nn.GRU plus initial state.
 
-    One-frame calls (a real-time loop at host block = model block) step the fused cell functions
-    (``torch.lstm_cell``/``torch.gru_cell``) layer by layer, which costs far less per call than the
-    sequence kernel; longer calls run the nn.LSTM/nn.GRU sequence kernel. Both give the same numbers.
+    The nn.LSTM/nn.GRU holds the parameters (named as in PyTorch and the IR); forward() calls the
+    kernels on its parameter list directly, skipping nn.RNN's Python-side checks: one-frame calls
+    (a real-time loop at host block = model block) step the fused cells (``torch.lstm_cell`` /
+    ``torch.gru_cell``) layer by layer, which costs far less per call than the sequence kernel
+    (``torch.lstm`` / ``torch.gru``, what nn.LSTM/nn.GRU run) that longer calls use.
     """
 
-    cell = "rnn"
+    cell, initial = "rnn", ("h0",)  # the IR layer type and its optional initial-state weights
 
-    def __init__(self, rnn: nn.Module, has_h0: bool, has_c0: bool):
+    def __init__(self, rnn: nn.Module, given: tuple):
         super().__init__()
         self.rnn = rnn
         self.in_features, self.out_features = rnn.input_size, rnn.hidden_size
         self.num_layers, self.bias = rnn.num_layers, rnn.bias
-        self.has_h0, self.has_c0 = has_h0, has_c0
-        self.register_buffer("h0", torch.zeros(rnn.num_layers, rnn.hidden_size))
-        self.register_buffer("c0", torch.zeros(rnn.num_layers, rnn.hidden_size))
+        self.given = tuple(given)  # initial states the IR layer gives (the others are zeros)
+        for name in self.initial:
+            self.register_buffer(name, torch.zeros(rnn.num_layers, rnn.hidden_size))
 
     @classmethod
     def from_layer(cls, layer: Layer):
@@ -95,22 +97,18 @@ class _Recurrent(nn.Module):
         p = layer.params
         kind = nn.LSTM if cls.cell == "lstm" else nn.GRU
         rnn = kind(p["input_size"], p["hidden_size"], p["num_layers"], bias=p["bias"], batch_first=True)
-        m = cls(rnn, "h0" in layer.weights, "c0" in layer.weights)
+        m = cls(rnn, [name for name in cls.initial if name in layer.weights])
         with torch.no_grad():
             for name, param in rnn.named_parameters():
                 param.copy_(_tensor(layer.weights[name]))
-            for name in ("h0", "c0"):
-                if name in layer.weights:
-                    getattr(m, name).copy_(_tensor(layer.weights[name]))
+            for name in m.given:
+                getattr(m, name).copy_(_tensor(layer.weights[name]))
         return m.eval()
 
     def ir_layer(self) -> Layer:
         """Return the IR layer this module computes, with its initial state if it has one."""
         w = {name: _array(param) for name, param in self.rnn.named_parameters()}
-        if self.has_h0:
-            w["h0"] = _array(self.h0)
-        if self.has_c0:
-            w["c0"] = _array(self.c0)
+        w.update({name: _array(getattr(self, name)) for name in self.given})
         return Layer(self.cell, {"input_size": self.in_features, "hidden_size": self.out_features,
                                  "num_layers": self.num_layers, "bias": self.bias}, w)
 
@@ -121,10 +119,10 @@ class _Recurrent(nn.Module):
 class LSTMLayer(_Recurrent):
     """IR ``lstm`` (gates i, f, g, o; optional h0/c0) over a batch-first nn.LSTM."""
 
-    cell = "lstm"
+    cell, initial = "lstm", ("h0", "c0")
 
-    def __init__(self, rnn: nn.Module, has_h0: bool = False, has_c0: bool = False):
-        super().__init__(rnn, has_h0, has_c0)
+    def __init__(self, rnn: nn.Module, given: tuple = ()):
+        super().__init__(rnn, given)
         self.n_state = 2
 
     def initial_state(self, x: Tensor) -> List[Tensor]:
@@ -133,10 +131,10 @@ class LSTMLayer(_Recurrent):
 
     def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
         """Return (y, [h, c]) for frames x: [B, T, input_size] starting from state [h, c]."""
+        w = self.rnn._flat_weights  # nn.LSTM's own parameter list: per layer w_ih, w_hh[, b_ih, b_hh]
         if x.size(1) != 1:
-            y, (h, c) = self.rnn(x, (state[0], state[1]))
+            y, h, c = torch.lstm(x, [state[0], state[1]], w, self.bias, self.num_layers, 0.0, False, False, True)
             return y, [h, c]
-        w = self.rnn._flat_weights
         per = len(w) // self.num_layers
         y, h0, c0 = x.squeeze(1), state[0], state[1]
         hs: List[Tensor] = []
@@ -149,16 +147,18 @@ class LSTMLayer(_Recurrent):
                 y, c = torch.lstm_cell(y, [h0[k], c0[k]], w[i], w[i + 1])
             hs.append(y)
             cs.append(c)
+        if self.num_layers == 1:
+            return y.unsqueeze(1), [hs[0].unsqueeze(0), cs[0].unsqueeze(0)]
         return y.unsqueeze(1), [torch.stack(hs), torch.stack(cs)]
 
 
 class GRULayer(_Recurrent):
     """IR ``gru`` (gates r, z, n with the reset gate after the recurrent matmul; optional h0)."""
 
-    cell = "gru"
+    cell, initial = "gru", ("h0",)
 
-    def __init__(self, rnn: nn.Module, has_h0: bool = False, has_c0: bool = False):
-        super().__init__(rnn, has_h0, False)
+    def __init__(self, rnn: nn.Module, given: tuple = ()):
+        super().__init__(rnn, given)
         self.n_state = 1
 
     def initial_state(self, x: Tensor) -> List[Tensor]:
@@ -167,10 +167,10 @@ class GRULayer(_Recurrent):
 
     def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
         """Return (y, [h]) for frames x: [B, T, input_size] starting from state [h]."""
+        w = self.rnn._flat_weights  # nn.GRU's own parameter list: per layer w_ih, w_hh[, b_ih, b_hh]
         if x.size(1) != 1:
-            y, h = self.rnn(x, state[0])
+            y, h = torch.gru(x, state[0], w, self.bias, self.num_layers, 0.0, False, False, True)
             return y, [h]
-        w = self.rnn._flat_weights
         per = len(w) // self.num_layers
         y, h0 = x.squeeze(1), state[0]
         hs: List[Tensor] = []
@@ -181,6 +181,8 @@ class GRULayer(_Recurrent):
             else:
                 y = torch.gru_cell(y, h0[k], w[i], w[i + 1])
             hs.append(y)
+        if self.num_layers == 1:
+            return y.unsqueeze(1), [hs[0].unsqueeze(0)]
         return y.unsqueeze(1), [torch.stack(hs)]
 
 
@@ -373,7 +375,7 @@ class Residual(nn.Module):
         """Return (body(x) + x[..., :body_out], new state) for frames x: [B, T, features]."""
         y, new, i = x, _empty(), 0
         for layer in self.body:
-            y, s = layer(y, state[i:i + layer.n_state])
+            y, s = layer.forward(y, state[i:i + layer.n_state])
             new.extend(s)
             i += layer.n_state
         return y + x[:, :, :self.out_features], new

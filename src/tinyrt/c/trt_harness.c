@@ -47,6 +47,7 @@ extern void __libc_free(void *);
 
 static volatile int counting;
 static long n_heap, n_lock;
+static void *volatile probe_sink;
 
 void *malloc(size_t n) { n_heap += counting; return __libc_malloc(n); }
 void *calloc(size_t n, size_t m) { n_heap += counting; return __libc_calloc(n, m); }
@@ -193,14 +194,13 @@ static int cmd_check(long frames, long block)
     float *y = malloc((size_t)(frames * M_OUT) * sizeof *y);
     M_STATE *s = malloc(sizeof *s);
     long probe_heap;
-    void *probe;
     if (!y || !s || n_calls < 1) fail("bad arguments or out of memory");
     /* the hooks must see a deliberate allocation, or the check proves nothing */
     counting = 1;
-    probe = malloc(16);
+    probe_sink = malloc(16);
     counting = 0;
     probe_heap = n_heap;
-    free(probe);
+    free(probe_sink);
     n_heap = 0;
     M_RESET(s);
     counting = 1;

@@ -24,8 +24,11 @@ def _read_json(path: Path) -> dict:
         raise FormatError(f"{path}: is not valid JSON ({exc.msg} at line {exc.lineno}).") from None
 
 
-def from_file(path) -> Model:
-    """Return the IR of a model file: .tinyrt, Neural Amp Modeler .nam, RTNeural or CoreAudioML JSON."""
+def from_file(path, **options) -> Model:
+    """Return the IR of a model file: .tinyrt, Neural Amp Modeler .nam, RTNeural or CoreAudioML JSON.
+
+    Options go to the importer of the detected format (for .nam: ``linear_order``).
+    """
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path}: no such file.")
@@ -36,7 +39,7 @@ def from_file(path) -> Model:
         raise FormatError(f"{path}: the JSON is not an object, so it is not a model file.")
     if "architecture" in doc and "weights" in doc:
         from .nam import from_nam
-        return from_nam(doc, name=path.stem, where=str(path))
+        return from_nam(doc, name=path.stem, where=str(path), **options)
     if "model_data" in doc and "state_dict" in doc:
         from .coreaudioml import from_coreaudioml
         return from_coreaudioml(doc, name=path.stem, where=str(path))

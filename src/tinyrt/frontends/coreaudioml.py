@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..errors import FormatError, UnsupportedError
 from ..ir import Layer, Model
-from .rtneural import checked, read_array, read_int, read_rate
+from ._json import checked, read_array, read_int, read_rate
 
 _STRUCTURE = ("model", "input_size", "output_size", "unit_type", "num_layers", "hidden_size", "skip", "bias_fl",
               "bidirectional", "sample_rate", "samplerate")

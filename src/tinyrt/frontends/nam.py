@@ -17,9 +17,9 @@ has ``input_size``, ``hidden_size``, ``num_layers`` and, in newer files, ``in_ch
 
 then the head: ``out_channels x H`` weights row major and ``out_channels`` biases. tinyrt keeps the
 summed bias as ``bias_ih`` with a zero ``bias_hh`` and the initial states as ``h0``/``c0``, which
-``reset()`` restores (as the trainer's forward pass does). The NAM plugin additionally "prewarms"
-the model with half a second of silence after loading; run that much silence through a tinyrt
-model to reproduce the plugin's starting state.
+``reset()`` restores (as the trainer's forward pass does). NeuralAmpModelerCore additionally
+"prewarms" an LSTM with half a second of silence when the host resets it (NAM/dsp.cpp
+``prewarm``); run that much silence through a tinyrt model to reproduce the plugin's start.
 
 ``Linear`` (trainer: nam/models/linear.py; Core: NAM/linear.cpp): ``config`` has
 ``receptive_field`` R and ``bias``; the weights are R taps and then the bias if any. Core reads
@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import FormatError, UnsupportedError
 from ..ir import Layer, Model
-from .rtneural import checked, read_array, read_int, read_rate
+from ._json import checked, read_array, read_int, read_rate
 
 SUPPORTED = ("LSTM", "Linear")
 EARLIEST, LATEST = (0, 5, 0), (0, 7)

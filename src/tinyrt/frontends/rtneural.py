@@ -38,52 +38,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import FormatError, ModelError, UnsupportedError
+from ..errors import FormatError, UnsupportedError
 from ..ir import Layer, Model
+from ._json import checked, read_array, read_int, read_rate
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "softmax", "elu")
 LAYER_TYPES = ("dense", "time-distributed-dense", "conv1d", "lstm", "gru", "prelu", "batchnorm", "activation")
-
-
-def read_array(value, shape, what: str, where: str) -> np.ndarray:
-    """Return ``value`` as a float64 array of ``shape``; raise FormatError naming ``what`` otherwise."""
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise FormatError(f"{where}: {what} is not a rectangular array of numbers.") from None
-    if shape is not None and a.shape != tuple(shape):
-        raise FormatError(f"{where}: {what} has shape {a.shape}, expected {tuple(shape)}.")
-    if not np.all(np.isfinite(a)):
-        raise FormatError(f"{where}: {what} contains NaN or infinite values.")
-    return a
-
-
-def read_int(value, what: str, where: str, minimum: int = 1) -> int:
-    """Return ``value`` as an int of at least ``minimum``; raise FormatError naming ``what`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < minimum:
-        raise FormatError(f"{where}: {what} must be an integer of at least {minimum}, got {value!r}.")
-    return int(value)
-
-
-def read_rate(value, what: str, where: str) -> float | None:
-    """Return a sample rate given as a number or numeric string (None stays None)."""
-    if value is None:
-        return None
-    try:
-        rate = float(value)
-    except (TypeError, ValueError):
-        rate = float("nan")
-    if isinstance(value, bool) or not np.isfinite(rate) or rate <= 0:
-        raise FormatError(f"{where}: {what} must be a positive number of Hz, got {value!r}.")
-    return rate
-
-
-def checked(model: Model, where: str) -> Model:
-    """Return the model after validation, with any ModelError prefixed by the file path."""
-    try:
-        return model.validate()
-    except ModelError as exc:
-        raise ModelError(f"{where}: {exc}") from None
 
 
 def _weights(entry: dict, counts: tuple, at: str) -> list:
@@ -138,12 +98,14 @@ def _recurrent(cell: str, entry, n_in, hidden, at):
     gates = 4 if cell == "lstm" else 3
     bias_shape = (gates * hidden,) if cell == "lstm" else (2, gates * hidden)
     w = _weights(entry, (2, 3), at)
-    if cell == "gru" and len(w) == 3 and np.ndim(w[2]) == 1:
-        raise UnsupportedError(f"{at}: a GRU with a one-row bias is Keras' reset_after=False cell, which "
-                               f"neither RTNeural nor tinyrt runs; retrain with reset_after=True.")
     kernel = read_array(w[0], (n_in, gates * hidden), f"the {cell} kernel", at)
     recurrent = read_array(w[1], (hidden, gates * hidden), f"the {cell} recurrent kernel", at)
-    bias = read_array(w[2], bias_shape, f"the {cell} bias", at) if len(w) == 3 else None
+    bias = read_array(w[2], None, f"the {cell} bias", at) if len(w) == 3 else None
+    if cell == "gru" and bias is not None and bias.ndim == 1:
+        raise UnsupportedError(f"{at}: a GRU with a one-row bias is Keras' reset_after=False cell, which "
+                               f"neither RTNeural nor tinyrt runs; retrain with reset_after=True.")
+    if bias is not None and bias.shape != bias_shape:
+        raise FormatError(f"{at}: the {cell} bias has shape {bias.shape}, expected {bias_shape}.")
     # Keras GRU gates are z, r, h; PyTorch's are r, z, n: swap the first two blocks.
     order = np.r_[hidden:2 * hidden, 0:hidden, 2 * hidden:3 * hidden] if cell == "gru" else np.arange(4 * hidden)
     weights = {"weight_ih_l0": kernel[:, order].T, "weight_hh_l0": recurrent[:, order].T}
@@ -217,7 +179,7 @@ def _layers(doc: dict, n_in: int, where: str) -> list:
         if not isinstance(entry, dict):
             raise FormatError(f"{at} is not an object with 'type', 'shape' and 'weights'.")
         kind = entry.get("type")
-        if kind not in _CONVERT:
+        if not isinstance(kind, str) or kind not in _CONVERT:
             raise UnsupportedError(f"{at} has type {kind!r}, which tinyrt does not read from RTNeural JSON "
                                    f"(it reads {', '.join(LAYER_TYPES)}).")
         at = f"{at} ({kind})"

@@ -318,6 +318,7 @@ void {ident}_reset({ident}_state *s)
 void {ident}_process({ident}_state *restrict s, const float *restrict in, float *restrict out, int n_frames)
 {{
     int t;
+    (void)s; /* a stateless model does not read it */
     for (t = 0; t < n_frames; t++) {{
         const float *x = in + (size_t)t * {model.input_size};
         float *y = out + (size_t)t * {model.output_size};

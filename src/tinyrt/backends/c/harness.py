@@ -10,21 +10,25 @@ import numpy as np
 
 from ...c.build import build
 from ...errors import BuildError
-from .codegen import generate
+from .codegen import CCode, generate
 
 # symbols generated model code may reference: math and memory copies, nothing that can
 # allocate, lock, wait or do I/O
 ALLOWED_SYMBOLS = frozenset({"memcpy", "memmove", "memset", "erff", "expf", "tanhf", "expm1f", "fabsf"})
 
 
-def harness(model, *, profile: str = "portable", hooks: bool = False, **codegen_options) -> Path:
-    """Return the path of the model's C harness executable (built and cached)."""
-    code = generate(model, **codegen_options)
+def build_harness(code: CCode, *, profile: str = "portable", hooks: bool = False) -> Path:
+    """Return the path of the C harness executable for generated code (built and cached)."""
     extra = [f"-DTRT_MODEL={code.name}", f'-DTRT_MODEL_HEADER="{code.name}.h"']
     if hooks:
         extra += ["-DTRT_HOOKS", "-D_GNU_SOURCE", "-std=gnu99"]
     return build(code.files(), f"{code.name}-harness", kind="executable", profile=profile,
                  extra_flags=extra, with_harness=True)
+
+
+def harness(model, *, profile: str = "portable", hooks: bool = False, **codegen_options) -> Path:
+    """Return the path of the model's C harness executable (built and cached)."""
+    return build_harness(generate(model, **codegen_options), profile=profile, hooks=hooks)
 
 
 def _run(cmd: list, what: str) -> str:
@@ -50,16 +54,18 @@ def time(model, frames: int, block: int, reps: int = 5, **options) -> dict:
     return json.loads(_run([harness(model, **options), "time", frames, block, reps], "timing"))
 
 
-def check_realtime(model, frames: int = 4096, block: int = 64, **options) -> dict:
-    """Return heap and lock call counts seen during process calls, and the model's undefined symbols."""
-    result = json.loads(_run([harness(model, hooks=True, **options), "check", frames, block], "checking"))
-    result["symbols"] = undefined_symbols(model, **options)
+def check_code(code: CCode, frames: int = 4096, block: int = 64) -> dict:
+    """Return heap and lock call counts seen during process calls of generated code, and its symbols."""
+    result = json.loads(_run([build_harness(code, hooks=True), "check", frames, block], "checking"))
+    obj = build(code.files(), f"{code.name}.o", kind="object")
+    out = _run(["nm", "-u", obj], "listing symbols")
+    result["symbols"] = sorted({line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()})
+    result["forbidden_symbols"] = sorted(set(result["symbols"]) - ALLOWED_SYMBOLS)
+    result["passed"] = (result["probe_heap_calls"] > 0 and result["heap_calls"] == 0
+                        and result["lock_calls"] == 0 and not result["forbidden_symbols"])
     return result
 
 
-def undefined_symbols(model, profile: str = "portable", **codegen_options) -> list:
-    """Return the external symbols the compiled model object references."""
-    code = generate(model, **codegen_options)
-    obj = build(code.files(), f"{code.name}.o", kind="object", profile=profile)
-    out = _run(["nm", "-u", obj], "listing symbols")
-    return sorted({line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()})
+def check_realtime(model, frames: int = 4096, block: int = 64, **codegen_options) -> dict:
+    """Return the real-time check of a model's generated code (see check_code)."""
+    return check_code(generate(model, **codegen_options), frames, block)

@@ -1,0 +1,170 @@
+"""The `tinyrt` command: one verb per job, mirroring the Python API."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import Error, InputError
+
+ENGINES = ("c", "onnxruntime", "torch", "reference")
+FORMATS = ("c", "onnx", "rtneural", "torch", "tinyrt")
+
+
+def _load(path):
+    from . import load
+    return load(path)
+
+
+def cmd_info(args) -> int:
+    """Print a model's layers, sizes and metadata."""
+    model = _load(args.model)
+    print(model.summary())
+    if model.metadata:
+        print("metadata:", json.dumps(model.metadata, default=str))
+    return 0
+
+
+def cmd_convert(args) -> int:
+    """Import any supported model file and save it as .tinyrt."""
+    model = _load(args.model)
+    out = Path(args.output)
+    if out.suffix != ".tinyrt":
+        raise InputError(f"the output file must end in .tinyrt, got '{out.name}'.")
+    model.save(out)
+    print(f"wrote {out} ({model.n_params} parameters)")
+    return 0
+
+
+def cmd_export(args) -> int:
+    """Write a model for another engine: C sources, ONNX, RTNeural JSON, TorchScript or .tinyrt."""
+    from . import export
+    model = _load(args.model)
+    options = {}
+    if args.to == "c":
+        options = {"name": args.name, "activations": args.activations, "weights": args.weights}
+    elif args.to == "rtneural" and args.skip:
+        options = {"skip": args.skip}
+    elif args.to == "onnx" and args.opset:
+        options = {"opset": args.opset}
+    if args.to == "tinyrt":
+        path = model.save(args.output)
+    else:
+        path = export(model, args.to, args.output, **options)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """Run the model on every engine against the reference; exit 1 if any disagrees."""
+    from .backends.verify import verify
+    model = _load(args.model)
+    engines = _engine_list(args.engines)
+    report = verify(model, engines, seconds=args.seconds, seed=args.seed)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_json(), indent=1))
+    if not report.passed:
+        failed = ", ".join(r.engine for r in report.results if not r.passed)
+        print(f"tinyrt: check failed for {failed}.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _engine_list(text: str) -> list:
+    engines = [e.strip() for e in text.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise InputError(f"unknown engine '{unknown[0] if unknown else text}'; choose from {', '.join(ENGINES)}.")
+    return engines
+
+
+def cmd_run(args) -> int:
+    """Process a WAV file with a model on one engine and write the result."""
+    import numpy as np
+
+    from . import backend
+    from .audio import read_wav, write_wav
+    model = _load(args.model)
+    audio, rate = read_wav(args.input)
+    engine = backend(model, _engine_list(args.engine)[0])
+    if audio.ndim == 2 and audio.shape[1] == 1:
+        audio = audio[:, 0]
+    tail = np.zeros((engine.latency,) + audio.shape[1:], dtype=audio.dtype)
+    out = engine(np.concatenate([audio, tail]), rate)[engine.latency:]
+    write_wav(args.output, out, rate)
+    print(f"wrote {args.output} ({len(out)} samples at {rate} Hz, engine {engine.name})")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Run the demo job."""
+    from .demo import run_demo
+    return run_demo(Path(args.out), quick=args.quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the `tinyrt` command."""
+    p = argparse.ArgumentParser(prog="tinyrt", description="Small ML models into hard real-time audio loops.")
+    p.add_argument("--version", action="version", version=f"tinyrt {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("info", help="show a model's layers and sizes")
+    s.add_argument("model", help=".tinyrt, .nam, RTNeural or CoreAudioML JSON file")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("convert", help="import a model file into a .tinyrt file")
+    s.add_argument("model")
+    s.add_argument("-o", "--output", required=True, help="the .tinyrt file to write")
+    s.set_defaults(func=cmd_convert)
+
+    s = sub.add_parser("export", help="write a model for an engine (C, ONNX, RTNeural, TorchScript)")
+    s.add_argument("model")
+    s.add_argument("--to", required=True, choices=FORMATS)
+    s.add_argument("-o", "--output", required=True, help="folder (c) or file to write")
+    s.add_argument("--name", help="C identifier prefix for the generated functions (c)")
+    s.add_argument("--activations", default="precise", choices=("precise", "fast"), help="(c)")
+    s.add_argument("--weights", default="float32", choices=("float32", "bf16"), help="(c)")
+    s.add_argument("--skip", choices=("strip",), help="(rtneural) export the body of a whole-model skip")
+    s.add_argument("--opset", type=int, help="(onnx) ONNX opset")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("check", help="prove parity of every engine with the reference, and C real-time safety")
+    s.add_argument("model")
+    s.add_argument("--engines", default="c,onnxruntime,torch")
+    s.add_argument("--seconds", type=float, default=1.0, help="seconds of test audio (default 1)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", help="also write the report as JSON here")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("run", help="process a WAV file with a model")
+    s.add_argument("model")
+    s.add_argument("input", help="input WAV file")
+    s.add_argument("output", help="output WAV file (32-bit float)")
+    s.add_argument("--engine", default="c")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("demo", help="the main job on built-in data, writing a report")
+    s.add_argument("--out", default="demo-out", help="output folder (default demo-out)")
+    s.add_argument("--quick", action="store_true", help="a shorter run (for tests)")
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    """Run the command line; user errors print one sentence and return a non-zero exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Error as exc:
+        print(f"tinyrt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tinyrt: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
