@@ -23,15 +23,4 @@
  * do not depend on compiler flags) while letting the compiler map the lanes onto SIMD. */
 #define TRT_LANES 8
 
-/* Reduced-precision weight storage: bfloat16 is the upper half of an IEEE float32. */
-typedef uint16_t trt_bf16;
-
-TRT_INLINE float trt_bf16_to_float(trt_bf16 v)
-{
-    uint32_t bits = (uint32_t)v << 16;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 #endif /* TRT_COMMON_H */

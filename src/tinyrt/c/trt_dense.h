@@ -1,64 +1,150 @@
-/* trt_dense.h - fully connected layer, y = W x + b (PyTorch nn.Linear convention).
+/* trt_dense.h - matrix-vector products and the fully connected layer (PyTorch nn.Linear).
  *
- * Two weight layouts, chosen by the code generator:
- *  - trt_dense_cols: W stored transposed, wt[k * n_out + j] = W[j][k]. Each input adds a scaled
- *    column to all outputs (an axpy), which vectorises across outputs with no reassociation.
- *    Used when there are many outputs.
- *  - trt_dense_rows: W stored as is, w[j * n_in + k]. Each output is a dot product computed in
- *    TRT_LANES partial sums. Used for few outputs (the dense head of an effect model).
- * b may be NULL (no bias).
+ * Column layout ("cols"): a matrix W with G outputs is stored transposed, one row of
+ * trt_stride(G, bf16) floats per input k holding W[0..G)[k] and zero padding. Each input adds a
+ * scaled row to all outputs, so the work vectorises across outputs with no reassociation.
+ * With bf16 set, each row holds uint32 words instead: word (j / 32) * 16 + j % 16 carries two
+ * outputs. Output j with j % 32 < 16 is the bfloat16 in the low half (widened by a shift: a
+ * bfloat16 is the upper 16 bits of a float32). Output j + 16 is the whole word read as a float32,
+ * its upper half chosen so that the word is the float nearest the weight given the lower half;
+ * that is as exact as rounding to bfloat16 and costs no instruction to widen.
+ *
+ * Row layout ("rows"): W stored as is, w[j * n_in + k]; each output is a dot product computed
+ * in TRT_LANES partial sums. Used for few outputs (the dense head of an effect model).
+ *
+ * Two implementations of trt_matvec_cols sit side by side: the plain C99 loops, and one using
+ * GCC/Clang vector types that keeps TRT_VB vectors of 16 accumulators in registers for the whole
+ * product. Defining TRT_PLAIN_C selects the plain loops; the tests hold the two together.
  */
 #ifndef TRT_DENSE_H
 #define TRT_DENSE_H
 
 #include "trt_common.h"
 
-/* g[j] += col[j] * s for j < n */
-TRT_INLINE void trt_axpy(float *restrict g, const float *restrict col, float s, int n)
-{
-    int j;
-    for (j = 0; j < n; j++) g[j] += col[j] * s;
-}
-
-/* g[j] += col[offset + j] * s, with col float32 or (bf16 = 1) bfloat16 */
-TRT_INLINE void trt_axpy_w(float *restrict g, const void *col, size_t offset, float s, int n, int bf16)
-{
-    if (bf16) {
-        const trt_bf16 *w = (const trt_bf16 *)col + offset;
-        int j;
-        for (j = 0; j < n; j++) g[j] += trt_bf16_to_float(w[j]) * s;
-    } else {
-        trt_axpy(g, (const float *)col + offset, s, n);
-    }
-}
+/* Row length of a column-layout matrix with G outputs. */
+#define trt_stride(G, bf16) ((bf16) ? ((G) + 31) / 32 * 16 : ((G) + 15) / 16 * 16)
 
 TRT_INLINE float trt_dot(const float *restrict w, const float *restrict x, int n)
 {
     float acc[TRT_LANES] = {0};
-    float sum = 0.0f;
     int k = 0, l, width;
     for (; k + TRT_LANES <= n; k += TRT_LANES)
         for (l = 0; l < TRT_LANES; l++) acc[l] += w[k + l] * x[k + l];
     for (l = 0; k + l < n; l++) acc[l] += w[k + l] * x[k + l];
     for (width = TRT_LANES / 2; width > 0; width /= 2)
         for (l = 0; l < width; l++) acc[l] += acc[l + width];
-    sum = acc[0];
-    return sum;
+    return acc[0];
 }
 
+/* Weight j of row k of a column-layout matrix (float32 or packed bfloat16). */
+TRT_INLINE float trt_col_weight(const void *w, int k, int j, int G, int bf16)
+{
+    if (bf16) {
+        uint32_t word = ((const uint32_t *)w)[(size_t)k * trt_stride(G, 1) + (size_t)(j / 32) * 16 + j % 16];
+        uint32_t bits = j % 32 < 16 ? word << 16 : word;
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        return f;
+    }
+    return ((const float *)w)[(size_t)k * trt_stride(G, 0) + j];
+}
+
+#if defined(TRT_PLAIN_C) || !(defined(__GNUC__) || defined(__clang__))
+
+/* out[0..G) = b + W1 x1 + W2 x2 (W2 may be NULL), both matrices in column layout. */
+TRT_INLINE void trt_matvec_cols(float *restrict out, const float *restrict b, const void *w1,
+                                const float *restrict x1, int n1, const void *w2,
+                                const float *restrict x2, int n2, int G, int bf16)
+{
+    int j, k;
+    for (j = 0; j < G; j++) out[j] = b ? b[j] : 0.0f;
+    for (k = 0; k < n1; k++)
+        for (j = 0; j < G; j++) out[j] += trt_col_weight(w1, k, j, G, bf16) * x1[k];
+    for (k = 0; w2 && k < n2; k++)
+        for (j = 0; j < G; j++) out[j] += trt_col_weight(w2, k, j, G, bf16) * x2[k];
+}
+
+#else
+
+typedef float trt_vf __attribute__((vector_size(64)));
+typedef uint32_t trt_vu __attribute__((vector_size(64)));
+
+#ifndef TRT_VB
+#if defined(__AVX512F__) || defined(__aarch64__)
+#define TRT_VB 8 /* 32 vector registers */
+#else
+#define TRT_VB 4
+#endif
+#endif
+
+/* Adds n rows of w (from column c of a G-output matrix) scaled by x into nv accumulators. */
+TRT_INLINE void trt_vacc(trt_vf *acc, const void *w, const float *restrict x, int n, int c, int nv, int G,
+                         int bf16)
+{
+    int k, v;
+    for (k = 0; k < n; k++) {
+        if (bf16) {
+            const uint32_t *row = (const uint32_t *)w + (size_t)k * trt_stride(G, 1) + c / 2;
+            for (v = 0; v < nv; v += 2) {
+                trt_vu bits;
+                memcpy(&bits, row + 8 * v, sizeof bits);
+                acc[v] += (trt_vf)(bits << 16) * x[k];
+                if (v + 1 < nv) acc[v + 1] += (trt_vf)bits * x[k];
+            }
+        } else {
+            const float *row = (const float *)w + (size_t)k * trt_stride(G, 0) + c;
+            for (v = 0; v < nv; v++) {
+                trt_vf wv;
+                memcpy(&wv, row + 16 * v, sizeof wv);
+                acc[v] += wv * x[k];
+            }
+        }
+    }
+}
+
+TRT_INLINE void trt_matvec_cols(float *restrict out, const float *restrict b, const void *w1,
+                                const float *restrict x1, int n1, const void *w2,
+                                const float *restrict x2, int n2, int G, int bf16)
+{
+    int c, v;
+    for (c = 0; c < G; c += 16 * TRT_VB) {
+        trt_vf acc[TRT_VB];
+        const int left = (G - c + 15) / 16, nv = left < TRT_VB ? left : TRT_VB;
+        for (v = 0; v < TRT_VB; v++) {
+            int j;
+            for (j = 0; j < 16; j++) acc[v][j] = b && c + 16 * v + j < G ? b[c + 16 * v + j] : 0.0f;
+        }
+        trt_vacc(acc, w1, x1, n1, c, nv, G, bf16);
+        if (w2) trt_vacc(acc, w2, x2, n2, c, nv, G, bf16);
+        for (v = 0; v < nv; v++) {
+            const int n = G - c - 16 * v < 16 ? G - c - 16 * v : 16;
+            memcpy(out + c + 16 * v, &acc[v], (size_t)n * sizeof(float));
+        }
+    }
+}
+
+#endif
+
+/* y = W x + b with W in column layout (float32). */
 TRT_INLINE void trt_dense_cols(const float *restrict wt, const float *restrict b,
                                const float *restrict x, float *restrict y, int n_in, int n_out)
 {
-    int j, k;
-    for (j = 0; j < n_out; j++) y[j] = b ? b[j] : 0.0f;
-    for (k = 0; k < n_in; k++) trt_axpy(y, wt + (size_t)k * n_out, x[k], n_out);
+    trt_matvec_cols(y, b, wt, x, n_in, NULL, NULL, 0, n_out, 0);
 }
 
+/* y = W x + b with W in row layout. */
 TRT_INLINE void trt_dense_rows(const float *restrict w, const float *restrict b,
                                const float *restrict x, float *restrict y, int n_in, int n_out)
 {
     int j;
     for (j = 0; j < n_out; j++) y[j] = (b ? b[j] : 0.0f) + trt_dot(w + (size_t)j * n_in, x, n_in);
+}
+
+/* g[j] += col[j] * s for j < n */
+TRT_INLINE void trt_axpy(float *restrict g, const float *restrict col, float s, int n)
+{
+    int j;
+    for (j = 0; j < n; j++) g[j] += col[j] * s;
 }
 
 #endif /* TRT_DENSE_H */

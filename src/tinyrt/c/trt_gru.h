@@ -3,7 +3,7 @@
  * With a = W_ih x + b_ih and q = W_hh h + b_hh, gates in the order (r, z, n):
  *   r = sigmoid(a_r + q_r);  z = sigmoid(a_z + q_z);  n = tanh(a_n + r * q_n)
  *   h' = (1 - z) * n + z * h
- * Weights are stored transposed as in trt_lstm.h (bfloat16 with `bf16` set). a and q are
+ * Weights are in the column layout of trt_dense.h (packed bfloat16 with `bf16` set). a and q are
  * caller scratch of 3H floats each.
  */
 #ifndef TRT_GRU_H
@@ -16,13 +16,8 @@ TRT_INLINE void trt_gru_matvec(float *restrict a, float *restrict q, const void 
                                const float *restrict b_ih, const float *restrict b_hh,
                                const float *restrict x, const float *restrict h, int n_in, int H, int bf16)
 {
-    int j, k;
-    for (j = 0; j < 3 * H; j++) {
-        a[j] = b_ih ? b_ih[j] : 0.0f;
-        q[j] = b_hh ? b_hh[j] : 0.0f;
-    }
-    for (k = 0; k < n_in; k++) trt_axpy_w(a, wih_t, (size_t)k * 3 * H, x[k], 3 * H, bf16);
-    for (k = 0; k < H; k++) trt_axpy_w(q, whh_t, (size_t)k * 3 * H, h[k], 3 * H, bf16);
+    trt_matvec_cols(a, b_ih, wih_t, x, n_in, NULL, NULL, 0, 3 * H, bf16);
+    trt_matvec_cols(q, b_hh, whh_t, h, H, NULL, NULL, 0, 3 * H, bf16);
 }
 
 /* Gate nonlinearities and state update with two divisions per unit (see trt_lstm_gates). */

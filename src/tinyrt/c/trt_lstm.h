@@ -2,8 +2,8 @@
  *
  * Gates g = W_ih x + b_ih + W_hh h + b_hh in the order (i, f, g, o):
  *   c' = sigmoid(f) * c + sigmoid(i) * tanh(g);   h' = sigmoid(o) * tanh(c')
- * Weights are stored transposed (wih_t[k * 4H + j] = W_ih[j][k]) so the matrix-vector products
- * are column updates that vectorise across the 4H gates; with `bf16` set they are bfloat16.
+ * Weights are in the column layout of trt_dense.h (W_ih and W_hh transposed, rows padded; packed
+ * bfloat16 with `bf16` set), so the matrix-vector products vectorise across the 4H gates.
  * b is b_ih + b_hh (NULL: no bias). h and c are the caller's state (H floats each); g is
  * caller-provided scratch of 4H floats. Call with compile-time constant sizes and flags.
  * No allocation, no locks, no I/O.
@@ -19,10 +19,7 @@ TRT_INLINE void trt_lstm_matvec(float *restrict g, const void *wih_t, const void
                                 const float *restrict b, const float *restrict x, const float *restrict h,
                                 int n_in, int H, int bf16)
 {
-    int j, k;
-    for (j = 0; j < 4 * H; j++) g[j] = b ? b[j] : 0.0f;
-    for (k = 0; k < n_in; k++) trt_axpy_w(g, wih_t, (size_t)k * 4 * H, x[k], 4 * H, bf16);
-    for (k = 0; k < H; k++) trt_axpy_w(g, whh_t, (size_t)k * 4 * H, h[k], 4 * H, bf16);
+    trt_matvec_cols(g, b, wih_t, x, n_in, whh_t, h, H, 4 * H, bf16);
 }
 
 /* The gate nonlinearities and state update. Each sigmoid and tanh is a ratio n/d; the cell

@@ -52,6 +52,40 @@ def bf16_round(w: np.ndarray) -> np.ndarray:
     return (bf16_bits(w).astype(np.uint32) << 16).view(np.float32).reshape(np.shape(w))
 
 
+def _nearest_high_half(w: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """Return the upper 16 bits that make (upper << 16 | low), read as float32, nearest to w."""
+    top = (np.ascontiguousarray(w, dtype=np.float32).view(np.uint32) >> 16).astype(np.int64)
+    best, best_err = top, None
+    for candidate in (top - 1, top, top + 1):
+        cand = np.clip(candidate, 0, 0xFFFF).astype(np.uint32)
+        value = ((cand << 16) | low).view(np.float32).astype(np.float64)
+        err = np.abs(value - w.astype(np.float64))
+        err[~np.isfinite(err)] = np.inf
+        best = cand if best_err is None else np.where(err < best_err, cand, best)
+        best_err = err if best_err is None else np.minimum(err, best_err)
+    return best.astype(np.uint32)
+
+
+def cols_layout(weight: np.ndarray, bf16: bool = False) -> np.ndarray:
+    """Return a (G outputs, n inputs) matrix in trt_dense.h's column layout, rows padded.
+
+    float32: (n, ceil(G/16)*16) floats. bf16: (n, ceil(G/32)*16) uint32 words; word
+    (j // 32) * 16 + j % 16 holds output j (j % 32 < 16) as bfloat16 in its low half and output
+    j + 16 as the whole word read as float32 (see trt_dense.h).
+    """
+    G, n = weight.shape
+    if not bf16:
+        out = np.zeros((n, -(-G // 16) * 16), dtype=np.float32)
+        out[:, :G] = weight.T
+        return out
+    padded = np.zeros((n, -(-G // 32) * 32), dtype=np.float32)
+    padded[:, :G] = weight.T
+    pairs = padded.reshape(n, -1, 2, 16)
+    low = bf16_bits(pairs[:, :, 0, :]).astype(np.uint32)
+    high = _nearest_high_half(pairs[:, :, 1, :], low)
+    return ((high << 16) | low).reshape(n, -1)
+
+
 @dataclass
 class CCode:
     """The generated files of one model."""
@@ -78,16 +112,14 @@ class _Writer:
         self.includes: set = {"trt_act.h"}
         self.n_tmp = 0
 
-    def const(self, ident: str, values, bf16: bool = False) -> str:
-        flat = np.asarray(values, dtype=np.float32).ravel()
-        if bf16:
-            items = [str(int(b)) for b in bf16_bits(flat)]
-            ctype = "trt_bf16"
+    def const(self, ident: str, values) -> str:
+        arr = np.asarray(values)
+        if arr.dtype == np.uint32:
+            items, ctype = [f"0x{int(v):08x}u" for v in arr.ravel()], "uint32_t"
         else:
-            items = [_float(v) for v in flat]
-            ctype = "float"
+            items, ctype = [_float(v) for v in arr.astype(np.float32).ravel()], "float"
         rows = [", ".join(items[i:i + 8]) for i in range(0, len(items), 8)]
-        self.consts.append(f"static const {ctype} TRT_ALIGN(64) {ident}[{len(flat)}] = {{\n    "
+        self.consts.append(f"static const {ctype} TRT_ALIGN(64) {ident}[{len(items)}] = {{\n    "
                            + ",\n    ".join(rows) + "\n};")
         return ident
 
@@ -110,7 +142,7 @@ class _Writer:
         bias = self.const(f"{tag}_b", w["bias"]) if p["bias"] else "NULL"
         out = self.tmp(n_out, dst)
         if n_out >= 8:
-            wt = self.const(f"{tag}_wt", w["weight"].T)
+            wt = self.const(f"{tag}_wt", cols_layout(w["weight"]))
             self.body.append(f"trt_dense_cols({wt}, {bias}, {src}, {out}, {n_in}, {n_out});")
         else:
             wr = self.const(f"{tag}_w", w["weight"])
@@ -119,8 +151,8 @@ class _Writer:
 
     def _recurrent_weights(self, layer, tag, k):
         w = layer.weights
-        wih = self.const(f"{tag}_wih{k}", w[f"weight_ih_l{k}"].T, self.bf16)
-        whh = self.const(f"{tag}_whh{k}", w[f"weight_hh_l{k}"].T, self.bf16)
+        wih = self.const(f"{tag}_wih{k}", cols_layout(w[f"weight_ih_l{k}"], self.bf16))
+        whh = self.const(f"{tag}_whh{k}", cols_layout(w[f"weight_hh_l{k}"], self.bf16))
         return wih, whh
 
     def _initial_state(self, layer, tag, key, field_name):

@@ -17,18 +17,19 @@ from .codegen import CCode, generate
 ALLOWED_SYMBOLS = frozenset({"memcpy", "memmove", "memset", "erff", "expf", "tanhf", "expm1f", "fabsf"})
 
 
-def build_harness(code: CCode, *, profile: str = "portable", hooks: bool = False) -> Path:
+def build_harness(code: CCode, *, profile: str = "portable", hooks: bool = False, extra_flags=()) -> Path:
     """Return the path of the C harness executable for generated code (built and cached)."""
-    extra = [f"-DTRT_MODEL={code.name}", f'-DTRT_MODEL_HEADER="{code.name}.h"']
+    extra = [f"-DTRT_MODEL={code.name}", f'-DTRT_MODEL_HEADER="{code.name}.h"', *extra_flags]
     if hooks:
         extra += ["-DTRT_HOOKS", "-D_GNU_SOURCE", "-std=gnu99"]
     return build(code.files(), f"{code.name}-harness", kind="executable", profile=profile,
                  extra_flags=extra, with_harness=True)
 
 
-def harness(model, *, profile: str = "portable", hooks: bool = False, **codegen_options) -> Path:
+def harness(model, *, profile: str = "portable", hooks: bool = False, extra_flags=(), **codegen_options) -> Path:
     """Return the path of the model's C harness executable (built and cached)."""
-    return build_harness(generate(model, **codegen_options), profile=profile, hooks=hooks)
+    return build_harness(generate(model, **codegen_options), profile=profile, hooks=hooks,
+                         extra_flags=extra_flags)
 
 
 def _run(cmd: list, what: str) -> str:
