@@ -13,8 +13,8 @@
  * in TRT_LANES partial sums. Used for few outputs (the dense head of an effect model).
  *
  * Two implementations of trt_matvec_cols sit side by side: the plain C99 loops, and one using
- * GCC/Clang vector types that keeps TRT_VB vectors of 16 accumulators in registers for the whole
- * product. Defining TRT_PLAIN_C selects the plain loops; the tests hold the two together.
+ * GCC/Clang vector types of the target's width that keeps TRT_VB vectors of accumulators in
+ * registers for the whole product. Defining TRT_PLAIN_C selects the plain loops; the tests hold the two together.
  */
 #ifndef TRT_DENSE_H
 #define TRT_DENSE_H
@@ -66,36 +66,54 @@ TRT_INLINE void trt_matvec_cols(float *restrict out, const float *restrict b, co
 
 #else
 
-typedef float trt_vf __attribute__((vector_size(64)));
-typedef uint32_t trt_vu __attribute__((vector_size(64)));
-
-#ifndef TRT_VB
-#if defined(__AVX512F__) || defined(__aarch64__)
-#define TRT_VB 8 /* 32 vector registers */
+/* TRT_VW floats per vector, the target's native width; TRT_VB vectors of accumulators per chunk
+ * (TRT_VW * TRT_VB must be a multiple of 32, the packed bfloat16 block). */
+#ifndef TRT_VW
+#if defined(__AVX512F__)
+#define TRT_VW 16
+#elif defined(__AVX__)
+#define TRT_VW 8
 #else
-#define TRT_VB 4
+#define TRT_VW 4
 #endif
 #endif
+#ifndef TRT_VB
+#if TRT_VW == 4 && defined(__aarch64__)
+#define TRT_VB 16 /* 32 vector registers */
+#else
+#define TRT_VB 8
+#endif
+#endif
+
+#if TRT_VW * TRT_VB % 32 != 0
+#error "TRT_VW * TRT_VB must be a multiple of 32"
+#endif
+
+typedef float trt_vf __attribute__((vector_size(4 * TRT_VW)));
+typedef uint32_t trt_vu __attribute__((vector_size(4 * TRT_VW)));
 
 /* Adds n rows of w (from column c of a G-output matrix) scaled by x into nv accumulators. */
 TRT_INLINE void trt_vacc(trt_vf *acc, const void *w, const float *restrict x, int n, int c, int nv, int G,
                          int bf16)
 {
-    int k, v;
+    int k, v, b, part;
     for (k = 0; k < n; k++) {
         if (bf16) {
             const uint32_t *row = (const uint32_t *)w + (size_t)k * trt_stride(G, 1) + c / 2;
-            for (v = 0; v < nv; v += 2) {
-                trt_vu bits;
-                memcpy(&bits, row + 8 * v, sizeof bits);
-                acc[v] += (trt_vf)(bits << 16) * x[k];
-                if (v + 1 < nv) acc[v + 1] += (trt_vf)bits * x[k];
+            for (b = 0; b * 32 < nv * TRT_VW; b++) {
+                for (part = 0; part < 16 / TRT_VW; part++) {
+                    const int lo = (32 * b) / TRT_VW + part, hi = (32 * b + 16) / TRT_VW + part;
+                    trt_vu bits;
+                    memcpy(&bits, row + 16 * b + part * TRT_VW, sizeof bits);
+                    if (lo < nv) acc[lo] += (trt_vf)(bits << 16) * x[k];
+                    if (hi < nv) acc[hi] += (trt_vf)bits * x[k];
+                }
             }
         } else {
             const float *row = (const float *)w + (size_t)k * trt_stride(G, 0) + c;
             for (v = 0; v < nv; v++) {
                 trt_vf wv;
-                memcpy(&wv, row + 16 * v, sizeof wv);
+                memcpy(&wv, row + TRT_VW * v, sizeof wv);
                 acc[v] += wv * x[k];
             }
         }
@@ -107,18 +125,21 @@ TRT_INLINE void trt_matvec_cols(float *restrict out, const float *restrict b, co
                                 const float *restrict x2, int n2, int G, int bf16)
 {
     int c, v;
-    for (c = 0; c < G; c += 16 * TRT_VB) {
+    for (c = 0; c < G; c += TRT_VW * TRT_VB) {
         trt_vf acc[TRT_VB];
-        const int left = (G - c + 15) / 16, nv = left < TRT_VB ? left : TRT_VB;
+        const int left = (G - c + TRT_VW - 1) / TRT_VW, nv = left < TRT_VB ? left : TRT_VB;
         for (v = 0; v < TRT_VB; v++) {
             int j;
-            for (j = 0; j < 16; j++) acc[v][j] = b && c + 16 * v + j < G ? b[c + 16 * v + j] : 0.0f;
+            for (j = 0; j < TRT_VW; j++) {
+                const int o = c + TRT_VW * v + j;
+                acc[v][j] = b && o < G ? b[o] : 0.0f;
+            }
         }
         trt_vacc(acc, w1, x1, n1, c, nv, G, bf16);
         if (w2) trt_vacc(acc, w2, x2, n2, c, nv, G, bf16);
         for (v = 0; v < nv; v++) {
-            const int n = G - c - 16 * v < 16 ? G - c - 16 * v : 16;
-            memcpy(out + c + 16 * v, &acc[v], (size_t)n * sizeof(float));
+            const int n = G - c - TRT_VW * v < TRT_VW ? G - c - TRT_VW * v : TRT_VW;
+            memcpy(out + c + TRT_VW * v, &acc[v], (size_t)n * sizeof(float));
         }
     }
 }

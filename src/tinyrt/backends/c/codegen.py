@@ -63,7 +63,10 @@ def _nearest_high_half(w: np.ndarray, low: np.ndarray) -> np.ndarray:
         err[~np.isfinite(err)] = np.inf
         best = cand if best_err is None else np.where(err < best_err, cand, best)
         best_err = err if best_err is None else np.minimum(err, best_err)
-    return best.astype(np.uint32)
+    # never a denormal (a zero exponent field): x86 multiplies denormals through a slow microcode
+    # assist; the smallest normal exponent changes the weight by less than 2.4e-38
+    subnormal = (best & 0x7F80) == 0
+    return np.where(subnormal, (best & 0x8000) | 0x0080, best).astype(np.uint32)
 
 
 def cols_layout(weight: np.ndarray, bf16: bool = False) -> np.ndarray:
@@ -78,8 +81,8 @@ def cols_layout(weight: np.ndarray, bf16: bool = False) -> np.ndarray:
         out = np.zeros((n, -(-G // 16) * 16), dtype=np.float32)
         out[:, :G] = weight.T
         return out
-    padded = np.zeros((n, -(-G // 32) * 32), dtype=np.float32)
-    padded[:, :G] = weight.T
+    padded = np.ones((n, -(-G // 32) * 32), dtype=np.float32)  # padding: normal numbers, never denormal
+    padded[:, :G] = weight.T                                   # products in lanes that are discarded
     pairs = padded.reshape(n, -1, 2, 16)
     low = bf16_bits(pairs[:, :, 0, :]).astype(np.uint32)
     high = _nearest_high_half(pairs[:, :, 1, :], low)
