@@ -5,13 +5,13 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 
 import tinyrt
 from tinyrt.errors import FormatError, InputError, ModelError
 from tinyrt.ir import Layer, Model, fold_batchnorm
 from tinyrt.ir import random as R
 
-torch = pytest.importorskip("torch")
 
 
 def rng(seed=0):
