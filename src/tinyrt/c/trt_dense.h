@@ -9,6 +9,8 @@
  * its upper half chosen so that the word is the float nearest the weight given the lower half;
  * that is as exact as rounding to bfloat16 and costs no instruction to widen.
  *
+ * Biases given to trt_matvec_cols hold trt_stride(G, 0) floats, zero padded (NULL: no bias).
+ *
  * Row layout ("rows"): W stored as is, w[j * n_in + k]; each output is a dot product computed
  * in TRT_LANES partial sums. Used for few outputs (the dense head of an effect model).
  *
@@ -120,33 +122,40 @@ TRT_INLINE void trt_vacc(trt_vf *acc, const void *w, const float *restrict x, in
     }
 }
 
-TRT_INLINE void trt_matvec_cols(float *restrict out, const float *restrict b, const void *w1,
-                                const float *restrict x1, int n1, const void *w2,
-                                const float *restrict x2, int n2, int G, int bf16)
+/* One chunk of nv vectors of outputs starting at output c. */
+TRT_INLINE void trt_matvec_chunk(float *restrict out, const float *restrict b, const void *w1,
+                                 const float *restrict x1, int n1, const void *w2, const float *restrict x2,
+                                 int n2, int c, int nv, int G, int bf16)
 {
-    int c, v;
-    for (c = 0; c < G; c += TRT_VW * TRT_VB) {
-        trt_vf acc[TRT_VB];
-        const int left = (G - c + TRT_VW - 1) / TRT_VW, nv = left < TRT_VB ? left : TRT_VB;
-        for (v = 0; v < TRT_VB; v++) {
-            int j;
-            for (j = 0; j < TRT_VW; j++) {
-                const int o = c + TRT_VW * v + j;
-                acc[v][j] = b && o < G ? b[o] : 0.0f;
-            }
-        }
-        trt_vacc(acc, w1, x1, n1, c, nv, G, bf16);
-        if (w2) trt_vacc(acc, w2, x2, n2, c, nv, G, bf16);
-        for (v = 0; v < nv; v++) {
-            const int n = G - c - TRT_VW * v < TRT_VW ? G - c - TRT_VW * v : TRT_VW;
-            memcpy(out + c + TRT_VW * v, &acc[v], (size_t)n * sizeof(float));
+    trt_vf acc[TRT_VB];
+    int v, j;
+    for (v = 0; v < nv; v++)
+        for (j = 0; j < TRT_VW; j++) acc[v][j] = b ? b[c + TRT_VW * v + j] : 0.0f;
+    trt_vacc(acc, w1, x1, n1, c, nv, G, bf16);
+    if (w2) trt_vacc(acc, w2, x2, n2, c, nv, G, bf16);
+    for (v = 0; v < nv; v++) {
+        const int o = c + TRT_VW * v;
+        if (G - o >= TRT_VW) {
+            memcpy(out + o, &acc[v], sizeof acc[v]);
+        } else {
+            for (j = 0; j < G - o; j++) out[o + j] = acc[v][j];
         }
     }
 }
 
+TRT_INLINE void trt_matvec_cols(float *restrict out, const float *restrict b, const void *w1,
+                                const float *restrict x1, int n1, const void *w2,
+                                const float *restrict x2, int n2, int G, int bf16)
+{
+    const int chunk = TRT_VW * TRT_VB;
+    int c;
+    for (c = 0; c + chunk <= G; c += chunk) trt_matvec_chunk(out, b, w1, x1, n1, w2, x2, n2, c, TRT_VB, G, bf16);
+    if (c < G) trt_matvec_chunk(out, b, w1, x1, n1, w2, x2, n2, c, (G - c + TRT_VW - 1) / TRT_VW, G, bf16);
+}
+
 #endif
 
-/* y = W x + b with W in column layout (float32). */
+/* y = W x + b with W in column layout (float32) and b padded as above. */
 TRT_INLINE void trt_dense_cols(const float *restrict wt, const float *restrict b,
                                const float *restrict x, float *restrict y, int n_in, int n_out)
 {

@@ -69,6 +69,13 @@ def _nearest_high_half(w: np.ndarray, low: np.ndarray) -> np.ndarray:
     return np.where(subnormal, (best & 0x8000) | 0x0080, best).astype(np.uint32)
 
 
+def padded_bias(bias: np.ndarray) -> np.ndarray:
+    """Return a bias for a column-layout matrix: zero padded to a multiple of 16 (trt_dense.h)."""
+    out = np.zeros(-(-len(bias) // 16) * 16, dtype=np.float64)
+    out[:len(bias)] = bias
+    return out
+
+
 def cols_layout(weight: np.ndarray, bf16: bool = False) -> np.ndarray:
     """Return a (G outputs, n inputs) matrix in trt_dense.h's column layout, rows padded.
 
@@ -142,12 +149,13 @@ class _Writer:
         p, w = layer.params, layer.weights
         n_out = p["out_features"]
         self.includes.add("trt_dense.h")
-        bias = self.const(f"{tag}_b", w["bias"]) if p["bias"] else "NULL"
         out = self.tmp(n_out, dst)
         if n_out >= 8:
+            bias = self.const(f"{tag}_b", padded_bias(w["bias"])) if p["bias"] else "NULL"
             wt = self.const(f"{tag}_wt", cols_layout(w["weight"]))
             self.body.append(f"trt_dense_cols({wt}, {bias}, {src}, {out}, {n_in}, {n_out});")
         else:
+            bias = self.const(f"{tag}_b", w["bias"]) if p["bias"] else "NULL"
             wr = self.const(f"{tag}_w", w["weight"])
             self.body.append(f"trt_dense_rows({wr}, {bias}, {src}, {out}, {n_in}, {n_out});")
         return out
@@ -173,8 +181,8 @@ class _Writer:
         self.locals.append(f"float {tag}_g[{4 * H}];")
         for k in range(L):
             wih, whh = self._recurrent_weights(layer, tag, k)
-            bias = self.const(f"{tag}_b{k}", w[f"bias_ih_l{k}"].astype(np.float64)
-                              + w[f"bias_hh_l{k}"]) if p["bias"] else "NULL"
+            bias = self.const(f"{tag}_b{k}", padded_bias(w[f"bias_ih_l{k}"].astype(np.float64)
+                                                         + w[f"bias_hh_l{k}"])) if p["bias"] else "NULL"
             h, c = f"s->{tag}_h[{k}]", f"s->{tag}_c[{k}]"
             self.body.append(f"trt_lstm_matvec({tag}_g, {wih}, {whh}, {bias}, {src}, {h}, "
                              f"{n_in if k == 0 else H}, {H}, {int(self.bf16)});")
@@ -191,8 +199,8 @@ class _Writer:
         self.locals += [f"float {tag}_a[{3 * H}];", f"float {tag}_q[{3 * H}];"]
         for k in range(L):
             wih, whh = self._recurrent_weights(layer, tag, k)
-            b_ih = self.const(f"{tag}_bih{k}", w[f"bias_ih_l{k}"]) if p["bias"] else "NULL"
-            b_hh = self.const(f"{tag}_bhh{k}", w[f"bias_hh_l{k}"]) if p["bias"] else "NULL"
+            b_ih = self.const(f"{tag}_bih{k}", padded_bias(w[f"bias_ih_l{k}"])) if p["bias"] else "NULL"
+            b_hh = self.const(f"{tag}_bhh{k}", padded_bias(w[f"bias_hh_l{k}"])) if p["bias"] else "NULL"
             h = f"s->{tag}_h[{k}]"
             self.body.append(f"trt_gru_matvec({tag}_a, {tag}_q, {wih}, {whh}, {b_ih}, {b_hh}, "
                              f"{src}, {h}, {n_in if k == 0 else H}, {H}, {int(self.bf16)});")
