@@ -4,7 +4,8 @@
  *   r = sigmoid(a_r + q_r);  z = sigmoid(a_z + q_z);  n = tanh(a_n + r * q_n)
  *   h' = (1 - z) * n + z * h
  * Weights are in the column layout of trt_dense.h (packed bfloat16 with `bf16` set). a and q are
- * caller scratch of 3H floats each.
+ * caller scratch of 3H floats each. Padded units (zero weights, see trt_lstm.h) stay exactly 0:
+ * r = z = 1/2, n = tanh(0) = 0, h' = h / 2.
  */
 #ifndef TRT_GRU_H
 #define TRT_GRU_H
@@ -12,12 +13,14 @@
 #include "trt_act.h"
 #include "trt_dense.h"
 
+/* a = b_ih + W_ih x and q = b_hh + W_hh h for H (possibly padded) units, n_h of them real. */
 TRT_INLINE void trt_gru_matvec(float *restrict a, float *restrict q, const void *wih_t, const void *whh_t,
                                const float *restrict b_ih, const float *restrict b_hh,
-                               const float *restrict x, const float *restrict h, int n_in, int H, int bf16)
+                               const float *restrict x, const float *restrict h, int n_in, int n_h, int H,
+                               int bf16)
 {
     trt_matvec_cols(a, b_ih, wih_t, x, n_in, NULL, NULL, 0, 3 * H, bf16);
-    trt_matvec_cols(q, b_hh, whh_t, h, H, NULL, NULL, 0, 3 * H, bf16);
+    trt_matvec_cols(q, b_hh, whh_t, h, n_h, NULL, NULL, 0, 3 * H, bf16);
 }
 
 /* Gate nonlinearities and state update with two divisions per unit (see trt_lstm_gates). */

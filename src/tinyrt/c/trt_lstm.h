@@ -6,6 +6,8 @@
  * bfloat16 with `bf16` set), so the matrix-vector products vectorise across the 4H gates.
  * b is b_ih + b_hh (NULL: no bias). h and c are the caller's state (H floats each); g is
  * caller-provided scratch of 4H floats. Call with compile-time constant sizes and flags.
+ * The code generator pads H to a multiple of 8 units whose weights and biases are zero: such a
+ * unit has all gates at 0, so tanh(0) = 0 keeps its c and h exactly 0, and whole vectors work.
  * No allocation, no locks, no I/O.
  */
 #ifndef TRT_LSTM_H
@@ -14,12 +16,13 @@
 #include "trt_act.h"
 #include "trt_dense.h"
 
-/* g = b + W_ih x + W_hh h (the pre-activation gates). */
+/* g = b + W_ih x + W_hh h (the pre-activation gates) for H units, reading n_h of them as the
+ * recurrent input: H may be padded beyond the n_h real units with zero weights (see below). */
 TRT_INLINE void trt_lstm_matvec(float *restrict g, const void *wih_t, const void *whh_t,
                                 const float *restrict b, const float *restrict x, const float *restrict h,
-                                int n_in, int H, int bf16)
+                                int n_in, int n_h, int H, int bf16)
 {
-    trt_matvec_cols(g, b, wih_t, x, n_in, whh_t, h, H, 4 * H, bf16);
+    trt_matvec_cols(g, b, wih_t, x, n_in, whh_t, h, n_h, 4 * H, bf16);
 }
 
 /* The gate nonlinearities and state update. Each sigmoid and tanh is a ratio n/d; the cell

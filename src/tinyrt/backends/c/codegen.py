@@ -69,6 +69,20 @@ def _nearest_high_half(w: np.ndarray, low: np.ndarray) -> np.ndarray:
     return np.where(subnormal, (best & 0x8000) | 0x0080, best).astype(np.uint32)
 
 
+def padded_units(hidden: int) -> int:
+    """Return the hidden size a recurrent layer is computed with: a multiple of 8 (trt_lstm.h)."""
+    return -(-hidden // 8) * 8
+
+
+def gate_rows(w: np.ndarray, gates: int, units: int) -> np.ndarray:
+    """Return gate-major rows (gates * H, ...) spread to gates * units rows, the new rows zero."""
+    hidden = w.shape[0] // gates
+    out = np.zeros((gates * units,) + w.shape[1:], dtype=np.float64)
+    for q in range(gates):
+        out[q * units:q * units + hidden] = w[q * hidden:(q + 1) * hidden]
+    return out
+
+
 def padded_bias(bias: np.ndarray) -> np.ndarray:
     """Return a bias for a column-layout matrix: zero padded to a multiple of 16 (trt_dense.h)."""
     out = np.zeros(-(-len(bias) // 16) * 16, dtype=np.float64)
@@ -160,53 +174,51 @@ class _Writer:
             self.body.append(f"trt_dense_rows({wr}, {bias}, {src}, {out}, {n_in}, {n_out});")
         return out
 
-    def _recurrent_weights(self, layer, tag, k):
-        w = layer.weights
-        wih = self.const(f"{tag}_wih{k}", cols_layout(w[f"weight_ih_l{k}"], self.bf16))
-        whh = self.const(f"{tag}_whh{k}", cols_layout(w[f"weight_hh_l{k}"], self.bf16))
-        return wih, whh
-
-    def _initial_state(self, layer, tag, key, field_name):
-        if key in layer.weights:
-            init = self.const(f"{tag}_{key}", layer.weights[key])
-            self.reset.append(f"memcpy(s->{field_name}, {init}, sizeof s->{field_name});")
+    def _recurrent(self, layer, tag, src, n_in, dst, gates):
+        """Emit an LSTM (4 gates) or GRU (3 gates) with each gate block padded to Hp units."""
+        p, w = layer.params, layer.weights
+        H, L = p["hidden_size"], p["num_layers"]
+        Hp = padded_units(H)
+        cell = "lstm" if gates == 4 else "gru"
+        self.includes.add(f"trt_{cell}.h")
+        self.state.append(f"float {tag}_h[{L}][{Hp}];")
+        if cell == "lstm":
+            self.state.append(f"float {tag}_c[{L}][{Hp}];")
+            self.locals.append(f"float {tag}_g[{4 * Hp}];")
+        else:
+            self.locals += [f"float {tag}_a[{3 * Hp}];", f"float {tag}_q[{3 * Hp}];"]
+        for key in ("h0", "c0"):
+            if key in w:
+                init = np.zeros((L, Hp))
+                init[:, :H] = w[key]
+                self.const(f"{tag}_{key}", init)
+                self.reset.append(f"memcpy(s->{tag}_{key[0]}, {tag}_{key}, sizeof s->{tag}_{key[0]});")
+        bf16, fast = int(self.bf16), int(self.fast)
+        for k in range(L):
+            wih = self.const(f"{tag}_wih{k}", cols_layout(gate_rows(w[f"weight_ih_l{k}"], gates, Hp), self.bf16))
+            whh = self.const(f"{tag}_whh{k}", cols_layout(gate_rows(w[f"weight_hh_l{k}"], gates, Hp), self.bf16))
+            h, n_x = f"s->{tag}_h[{k}]", n_in if k == 0 else H
+            if cell == "lstm":
+                b = (padded_bias(gate_rows(w[f"bias_ih_l{k}"].astype(np.float64) + w[f"bias_hh_l{k}"], 4, Hp))
+                     if p["bias"] else None)
+                bias = self.const(f"{tag}_b{k}", b) if b is not None else "NULL"
+                self.body.append(f"trt_lstm_matvec({tag}_g, {wih}, {whh}, {bias}, {src}, {h}, {n_x}, {H}, {Hp}, "
+                                 f"{bf16});")
+                self.body.append(f"trt_lstm_gates({tag}_g, {h}, s->{tag}_c[{k}], {Hp}, {fast});")
+            else:
+                b_ih, b_hh = ((self.const(f"{tag}_b{kind}{k}", padded_bias(gate_rows(w[f"bias_{kind}_l{k}"], 3, Hp)))
+                               for kind in ("ih", "hh")) if p["bias"] else ("NULL", "NULL"))
+                self.body.append(f"trt_gru_matvec({tag}_a, {tag}_q, {wih}, {whh}, {b_ih}, {b_hh}, {src}, {h}, "
+                                 f"{n_x}, {H}, {Hp}, {bf16});")
+                self.body.append(f"trt_gru_gates({tag}_a, {tag}_q, {h}, {Hp}, {fast});")
+            src = h
+        return self._to(dst, src, H)
 
     def _lstm(self, layer, tag, src, n_in, dst):
-        p, w = layer.params, layer.weights
-        H, L = p["hidden_size"], p["num_layers"]
-        self.includes.add("trt_lstm.h")
-        self.state += [f"float {tag}_h[{L}][{H}];", f"float {tag}_c[{L}][{H}];"]
-        self._initial_state(layer, tag, "h0", f"{tag}_h")
-        self._initial_state(layer, tag, "c0", f"{tag}_c")
-        self.locals.append(f"float {tag}_g[{4 * H}];")
-        for k in range(L):
-            wih, whh = self._recurrent_weights(layer, tag, k)
-            bias = self.const(f"{tag}_b{k}", padded_bias(w[f"bias_ih_l{k}"].astype(np.float64)
-                                                         + w[f"bias_hh_l{k}"])) if p["bias"] else "NULL"
-            h, c = f"s->{tag}_h[{k}]", f"s->{tag}_c[{k}]"
-            self.body.append(f"trt_lstm_matvec({tag}_g, {wih}, {whh}, {bias}, {src}, {h}, "
-                             f"{n_in if k == 0 else H}, {H}, {int(self.bf16)});")
-            self.body.append(f"trt_lstm_gates({tag}_g, {h}, {c}, {H}, {int(self.fast)});")
-            src = h
-        return self._to(dst, src, H)
+        return self._recurrent(layer, tag, src, n_in, dst, 4)
 
     def _gru(self, layer, tag, src, n_in, dst):
-        p, w = layer.params, layer.weights
-        H, L = p["hidden_size"], p["num_layers"]
-        self.includes.add("trt_gru.h")
-        self.state.append(f"float {tag}_h[{L}][{H}];")
-        self._initial_state(layer, tag, "h0", f"{tag}_h")
-        self.locals += [f"float {tag}_a[{3 * H}];", f"float {tag}_q[{3 * H}];"]
-        for k in range(L):
-            wih, whh = self._recurrent_weights(layer, tag, k)
-            b_ih = self.const(f"{tag}_bih{k}", padded_bias(w[f"bias_ih_l{k}"])) if p["bias"] else "NULL"
-            b_hh = self.const(f"{tag}_bhh{k}", padded_bias(w[f"bias_hh_l{k}"])) if p["bias"] else "NULL"
-            h = f"s->{tag}_h[{k}]"
-            self.body.append(f"trt_gru_matvec({tag}_a, {tag}_q, {wih}, {whh}, {b_ih}, {b_hh}, "
-                             f"{src}, {h}, {n_in if k == 0 else H}, {H}, {int(self.bf16)});")
-            self.body.append(f"trt_gru_gates({tag}_a, {tag}_q, {h}, {H}, {int(self.fast)});")
-            src = h
-        return self._to(dst, src, H)
+        return self._recurrent(layer, tag, src, n_in, dst, 3)
 
     def _to(self, dst, src, n):
         if dst is None:
