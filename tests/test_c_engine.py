@@ -81,6 +81,19 @@ def test_every_matvec_build_gives_the_same_model(build, weights):
     assert np.abs(other - m.reference().process(x)).max() <= (1e-5 if weights == "float32" else 5e-3)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("options", [{"profile": "native"}, {"profile": "native", "weights": "bf16"},
+                                     {"profile": "native", "activations": "fast"}, {"weights": "bf16"}],
+                         ids=["native", "native-bf16", "native-fast", "portable-bf16"])
+def test_every_option_builds_warning_free_at_every_size(cell, options):
+    """-Werror builds of each option over sizes with padded gates, partial vectors and chunks."""
+    for hidden in (1, 5, 8, 16, 24, 37, 48, 64, 100):
+        m = R.effect_model(np.random.default_rng(hidden), cell, hidden)
+        x = np.random.default_rng(0).normal(0, 0.5, (300, 1)).astype(np.float32)
+        err = np.abs(H.run(m, x, seed=1, **options) - m.reference().process(x)).max()
+        assert err <= (5e-3 if "weights" in options else 5e-4), (hidden, err)
+
+
 @pytest.mark.parametrize("options, bound", [({"activations": "fast"}, 5e-4), ({"weights": "bf16"}, 5e-3)])
 def test_reduced_options_stay_within_their_error(options, bound):
     m = R.effect_model(np.random.default_rng(3), "lstm", 16)

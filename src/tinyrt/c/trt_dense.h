@@ -129,8 +129,11 @@ TRT_INLINE void trt_matvec_chunk(float *restrict out, const float *restrict b, c
 {
     trt_vf acc[TRT_VB];
     int v, j;
-    for (v = 0; v < nv; v++)
-        for (j = 0; j < TRT_VW; j++) acc[v][j] = b ? b[c + TRT_VW * v + j] : 0.0f;
+    for (v = 0; v < TRT_VB; v++) { /* all of them: compilers cannot always prove v < nv */
+        float init[TRT_VW];
+        for (j = 0; j < TRT_VW; j++) init[j] = b && v < nv ? b[c + TRT_VW * v + j] : 0.0f;
+        memcpy(&acc[v], init, sizeof init);
+    }
     trt_vacc(acc, w1, x1, n1, c, nv, G, bf16);
     if (w2) trt_vacc(acc, w2, x2, n2, c, nv, G, bf16);
     for (v = 0; v < nv; v++) {

@@ -8,7 +8,7 @@ C file come from sanitised identifiers, never from free-form model fields.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,11 +45,6 @@ def bf16_bits(w: np.ndarray) -> np.ndarray:
     bits = np.ascontiguousarray(w, dtype=np.float32).view(np.uint32).astype(np.uint64)
     rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
     return rounded.astype(np.uint16)
-
-
-def bf16_round(w: np.ndarray) -> np.ndarray:
-    """Return the float32 values bfloat16 storage turns the weights into."""
-    return (bf16_bits(w).astype(np.uint32) << 16).view(np.float32).reshape(np.shape(w))
 
 
 def _nearest_high_half(w: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -117,7 +112,6 @@ class CCode:
     name: str
     header: str
     source: str
-    includes: list = field(default_factory=list)
 
     def files(self) -> dict:
         """Return {file name: text} for the model's own two files."""
@@ -308,7 +302,7 @@ def generate(model: Model, name: str | None = None, activations: str = "precise"
     for i, layer in enumerate(model.layers):
         src = w.layer(layer, str(i), src, n_in, "y" if i == last else None)
         n_in = layer.out_features
-    return CCode(ident, _header(model, ident, w), _source(model, ident, w), sorted(w.includes))
+    return CCode(ident, _header(model, ident, w), _source(model, ident, w))
 
 
 def _header(model: Model, ident: str, w: _Writer) -> str:
