@@ -67,7 +67,7 @@ def cmd_check(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_json(), indent=1))
     if not report.passed:
-        failed = ", ".join(r.engine for r in report.results if not r.passed)
+        failed = ", ".join(r.engine for r in report.results if not r.passed and not r.skipped) or "every engine"
         print(f"tinyrt: check failed for {failed}.", file=sys.stderr)
         return 1
     return 0

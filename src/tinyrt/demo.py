@@ -62,7 +62,7 @@ def run_demo(out: Path, quick: bool = False) -> int:
     """Run the demo into folder `out` and return the exit code (0 when every proof passed)."""
     from . import from_torch
     from .audio import write_wav
-    from .backends.verify import signal_frames, verify
+    from .backends.verify import audio_signal, signal_frames, verify
 
     try:
         import torch
@@ -75,7 +75,7 @@ def run_demo(out: Path, quick: bool = False) -> int:
 
     _log("[1/6] building the PyTorch model (LSTM-16 + dense + input skip) and importing it")
     module = _torch_model()
-    example = torch.from_numpy(signal_frames_for(seconds=0.1)).reshape(1, -1, 1)
+    example = torch.from_numpy(audio_signal(4800, 48000.0)).reshape(1, -1, 1)
     model = from_torch(module, example, sample_rate=48000.0, name="demo_pedal")
     path = model.save(out / "demo_pedal.tinyrt")
     _log(model.summary())
@@ -111,10 +111,3 @@ def run_demo(out: Path, quick: bool = False) -> int:
     _log(f"done in {result['seconds']} s: {out / 'report.txt'}")
     return 0 if report.passed else 1
 
-
-def signal_frames_for(seconds: float) -> np.ndarray:
-    """Return a short mono test signal at 48 kHz as float32 samples."""
-    from .backends.verify import signal_frames
-    from .ir import Layer, Model
-    probe = Model([Layer("gain", {"features": 1, "gain": 1.0})], input_size=1, sample_rate=48000.0)
-    return signal_frames(probe, seconds)[:, 0]
