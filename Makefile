@@ -16,6 +16,7 @@ test: install
 
 bench: install
 	$(PY) benchmarks/engine.py --out bench-out
+	$(PY) benchmarks/quality.py --out bench-out
 
 install: system-deps $(STAMP)
 

@@ -1,113 +1,159 @@
-"""`tinyrt demo`: the whole path on built-in data, from a PyTorch model to a proven C engine.
+"""`tinyrt demo`: the main job on built-in data, from guitar recordings to proven real-time C engines.
 
-Steps: build a guitar-effect-shaped PyTorch model (LSTM-16 + dense head + input skip, weights
-from a fixed seed), import it, save the `.tinyrt` file, export it to C, ONNX, RTNeural JSON and
-TorchScript, prove every engine against the reference (parity, split invariance, C real-time
-safety), render a test signal through the C engine, and time the engines on 64-sample blocks.
-Everything lands in the output folder with `report.json` and `report.txt`.
+Steps: synthesise a guitar track and process it with the three built-in pedals (written as a
+capture would be, with a round-trip latency); load each clean/processed pair (alignment, checks,
+fragments, split); train an LSTM-16 per pedal at one sample per step plus one block-16 variant
+(two trainings at a time on two cores); export every model to C and prove it against the
+reference and the trained PyTorch model; render the test audio through the C engine; time the C
+engine against the audio-callback budget; write ``report.html`` with ESR, curves, plots and audio.
 """
 from __future__ import annotations
 
-import json
+import importlib.util
+import os
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .backends import backend, export
 from .errors import DependencyError
+
+EFFECTS = ("overdrive", "distortion", "fuzz")
+LATENCY = 72                      # samples of simulated interface round trip in the processed captures
+HOST_BLOCK, RATE = 64, 48000
 
 
 def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _torch_model():
-    """Return the demo's PyTorch module: LSTM-16 -> dense, plus the input (the CoreAudioML shape)."""
+def effect_config(effect: str, data: Path, hidden: int = 16, block: int = 1, minutes: float = 3.0,
+                  cell: str = "lstm"):
+    """Return the training Config for one built-in effect's track pair under data/tracks."""
+    from .train import Config
+    suffix = "" if block == 1 else f"_b{block}"
+    cfg = Config(name=f"{effect}_{cell}{hidden}{suffix}", sample_rate=RATE, seed=0)
+    cfg.data.clean, cfg.data.target = str(data / "tracks" / "clean.wav"), str(data / "tracks" / f"{effect}.wav")
+    cfg.model.cell, cfg.model.hidden_size, cfg.model.block_size = cell, hidden, block
+    cfg.train.max_minutes, cfg.train.epochs, cfg.train.early_stop = minutes, 1000, 40
+    if block > 1:
+        cfg.train.learning_rate = 1e-2
+    return cfg
+
+
+def jobs(data: Path, quick: bool = False, minutes: float | None = None) -> list:
+    """Return the demo's training configurations: LSTM-16 per effect at block 1, and a block-16 variant."""
+    budget = minutes if minutes is not None else (0.2 if quick else 3.0)
+    return [effect_config(e, data, 16, b, budget) for e, b in [(e, 1) for e in EFFECTS] + [("overdrive", 16)]]
+
+
+def _c_timing(model) -> dict:
+    """Return the C engine's median ns per sample and callback load at 48 kHz with 64-sample host blocks."""
+    from .backends.c import harness
+    b = model.block_size
+    frames = 2 * RATE // b
+    t = harness.time(model, frames, max(HOST_BLOCK // b, 1), 7, profile="native")
+    ns = statistics.median(t["pass_ns"]) / (frames * b)
+    return {"ns_per_sample": ns, "load_percent": 100 * ns * HOST_BLOCK / (HOST_BLOCK / RATE * 1e9),
+            "callback_us": ns * HOST_BLOCK / 1000}
+
+
+def _trained_torch_difference(cfg, model, pairs, run: Path) -> float:
+    """Return the largest difference between the C engine and the trained PyTorch module on the pairs."""
     import torch
 
-    class Pedal(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rec = torch.nn.LSTM(1, 16, batch_first=True)
-            self.lin = torch.nn.Linear(16, 1)
-
-        def forward(self, x):
-            y, _ = self.rec(x)
-            return self.lin(y) + x
-
-    torch.manual_seed(0)
-    return Pedal().eval()
+    from .train.evaluate import run_pairs
+    from .train.model import EffectModel
+    from .train.trainer import predict
+    net = EffectModel(cfg.model)
+    net.load_state_dict(torch.load(run / "best.pt", weights_only=True))
+    net.eval()
+    ours, theirs = run_pairs(model, pairs, "c"), predict(net, pairs, torch)
+    return float(max(np.abs(a - b).max() for a, b in zip(ours, theirs)))
 
 
-def _time_engine(model, name: str, frames: np.ndarray, block: int = 64) -> float:
-    """Return the median ns per sample of an engine over frames in host blocks."""
-    from .backends.c import harness
-    if name == "c":
-        t = harness.time(model, len(frames), block, 5, profile="native")
-        return statistics.median(t["pass_ns"]) / (len(frames) // block * block)
-    engine = backend(model, name)
-    passes = []
-    for _ in range(3):
-        engine.reset()
-        t0 = time.perf_counter()
-        for i in range(0, len(frames) - block + 1, block):
-            engine.process(frames[i:i + block])
-        passes.append((time.perf_counter() - t0) / (len(frames) // block * block) * 1e9)
-    return statistics.median(passes)
-
-
-def run_demo(out: Path, quick: bool = False) -> int:
+def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> int:
     """Run the demo into folder `out` and return the exit code (0 when every proof passed)."""
-    from . import from_torch
+    from . import load
     from .audio import write_wav
-    from .backends.verify import audio_signal, signal_frames, verify
+    from .backends.verify import verify
+    from .data.example import write_example_data
+    from .data.pairs import load_pairs
+    from .train import evaluate
+    from .train.parallel import train_many
+    from .train.plots import plot_comparison
+    from .train.report import write_report
 
-    try:
-        import torch
-    except ImportError:
-        raise DependencyError("the demo needs PyTorch; run `make demo`, which installs it.") from None
-    torch.set_num_threads(1)
+    if importlib.util.find_spec("torch") is None:
+        raise DependencyError("the demo needs PyTorch; run `make demo`, which installs it.")
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    seconds = 0.5 if quick else 3.0
     t_start = time.perf_counter()
+    seconds = 24.0 if quick else 90.0
 
-    _log("[1/6] building the PyTorch model (LSTM-16 + dense + input skip) and importing it")
-    module = _torch_model()
-    example = torch.from_numpy(audio_signal(4800, 48000.0)).reshape(1, -1, 1)
-    model = from_torch(module, example, sample_rate=48000.0, name="demo_pedal")
-    path = model.save(out / "demo_pedal.tinyrt")
-    _log(model.summary())
+    _log(f"[1/6] synthesising {seconds:g} s of guitar and processing it with {', '.join(EFFECTS)} "
+         f"(captured as Neural Amp Modeler captures are: {LATENCY} samples of latency, timing blips first)")
+    written = write_example_data(out / "data", sample_rate=RATE, seconds=seconds, effects=EFFECTS, notes=False,
+                                 latency=LATENCY, blips=True, seed=0)
+    configs = jobs((out / "data").resolve(), quick, minutes)
+    (out / "configs").mkdir(exist_ok=True)
+    for cfg in configs:
+        (out / "configs" / f"{cfg.name}.toml").write_text(cfg.to_toml())
 
-    _log("[2/6] exporting: C sources, ONNX, RTNeural JSON, TorchScript")
-    files = {fmt: str(export(model, fmt, out / target, **opts)) for fmt, target, opts in
-             (("c", "c", {}), ("onnx", "demo_pedal.onnx", {}),
-              ("rtneural", "demo_pedal.rtneural.json", {"skip": "strip"}), ("torch", "demo_pedal.pt", {}))}
+    _log("[2/6] loading the clean/processed pairs: alignment, level checks, 1 s fragments, split by region")
+    data = {}
+    for effect in EFFECTS:
+        ds = load_pairs({"kind": "fragments", "clean": str(out / "data/tracks/clean.wav"),
+                         "target": str(out / f"data/tracks/{effect}.wav")}, RATE)
+        data[effect] = ds
+        _log(f"  {effect}: " + ds.summary().replace("\n", "\n    "))
 
-    _log(f"[3/6] proving parity on {seconds:g} s of test audio in random block splits")
-    report = verify(model, ("c", "onnxruntime", "torch"), seconds=seconds)
-    _log(report.table())
+    workers = max(1, min(2, os.cpu_count() or 1))
+    budget = configs[0].train.max_minutes
+    _log(f"[3/6] training {len(configs)} models, {workers} at a time, up to {budget:g} min each "
+         f"(configs in {out / 'configs'})")
+    trained = train_many(configs, out / "runs", workers, log=_log)
 
-    _log("[4/6] rendering the test signal through the C engine")
-    frames = signal_frames(model, seconds, seed=3)
-    audio = frames[:, 0]
-    rendered = backend(model, "c")(audio, 48000)
-    write_wav(out / "input.wav", audio, 48000)
-    write_wav(out / "output_c.wav", rendered, 48000)
+    _log("[4/6] exporting to C and proving each engine (reference, trained PyTorch model, real-time rules)")
+    from . import export
+    from .train.trainer import load_data
+    rows, passed = [], True
+    for cfg, job in zip(configs, trained):
+        model = load(job["model_path"])
+        export(model, "c", out / "c" / cfg.name)
+        report = verify(model, ("c", "onnxruntime", "torch"), seconds=0.5 if quick else 2.0)
+        passed &= report.passed
+        _log(report.table())
+        _, _, _, test = load_data(cfg)
+        c_metrics = evaluate(model, test, engine="c", warmup=cfg.train.warmup)
+        c_metrics["max_abs_vs_trained_torch"] = _trained_torch_difference(cfg, model, test, out / "runs" / cfg.name)
+        torch_metrics = job["metrics"]["test"]
+        timing = _c_timing(model)
+        _log(f"  {cfg.name}: test ESR {c_metrics['esr']:.4f} on the C engine ({torch_metrics['esr']:.4f} in "
+             f"PyTorch; outputs differ by at most {c_metrics['max_abs_vs_trained_torch']:.1e}) - "
+             f"{c_metrics['verdict']}; {timing['ns_per_sample']:.0f} ns/sample, "
+             f"{timing['load_percent']:.2f} % of a {HOST_BLOCK}-sample callback at {RATE // 1000} kHz")
+        rows.append({"config": cfg, "job": job, "model": model, "verify": report, "c": c_metrics,
+                     "timing": timing, "test": test})
 
-    _log("[5/6] timing the engines on 64-sample host blocks (one thread)")
-    timing = {name: _time_engine(model, name, frames) for name in ("c", "onnxruntime", "torch")}
-    budget_ns = 64 / 48000 * 1e9
-    for name, ns in timing.items():
-        _log(f"  {name:<12} {ns:9.1f} ns/sample   load at 48 kHz / 64: {100 * ns * 64 / budget_ns:6.2f} %")
+    _log("[5/6] rendering the test audio through the C engine, plotting")
+    from .train.evaluate import run_pairs
+    for row in rows:
+        name, test = row["config"].name, row["test"]
+        outs = run_pairs(row["model"], test, "c")
+        clean, target, model_out = (np.concatenate(s) for s in ([p.clean for p in test], [p.target for p in test],
+                                                                 outs))
+        audio = out / "audio"
+        audio.mkdir(exist_ok=True)
+        for label, sig in (("clean", clean), ("target", target), ("c_engine", model_out)):
+            write_wav(audio / f"{name}_{label}.wav", sig, RATE)
+        plot_comparison(clean, target, model_out, RATE, out / f"{name}_compare.png", title=name)
+        row["audio"] = {k: f"audio/{name}_{k}.wav" for k in ("clean", "target", "c_engine")}
 
     _log("[6/6] writing the report")
-    result = {"model": str(path), "summary": model.summary(), "exports": files, "verification": report.to_json(),
-              "ns_per_sample_block64": timing, "seconds": round(time.perf_counter() - t_start, 1)}
-    (out / "report.json").write_text(json.dumps(result, indent=1))
-    (out / "report.txt").write_text(model.summary() + "\n\n" + report.table() + "\n\n" + "\n".join(
-        f"{k:<12} {v:9.1f} ns/sample at 64-sample blocks" for k, v in timing.items()) + "\n")
-    _log(f"done in {result['seconds']} s: {out / 'report.txt'}")
-    return 0 if report.passed else 1
-
+    elapsed = round(time.perf_counter() - t_start, 1)
+    summary = write_report(out, rows, data, written, elapsed, quick=quick)
+    _log("\n" + summary)
+    _log(f"done in {elapsed} s: {out / 'report.html'}")
+    return 0 if passed else 1
