@@ -60,6 +60,17 @@ def test_check_passes_and_writes_json(model_file, tmp_path):
     assert report["passed"] and {e["engine"] for e in report["engines"]} == {"c", "onnxruntime", "torch"}
 
 
+def test_check_on_the_users_audio(model_file, tmp_path):
+    audio = np.random.default_rng(3).uniform(-0.5, 0.5, 9600).astype(np.float32)
+    wavfile.write(tmp_path / "in.wav", 48000, audio)
+    proc = run("check", model_file, "--audio", tmp_path / "in.wav", "--engines", "c,torch")
+    assert ": 9600 frames" in proc.stdout and "FAILED" not in proc.stdout
+    wavfile.write(tmp_path / "44k.wav", 44100, audio)
+    fail("check", model_file, "--audio", tmp_path / "44k.wav", message="is at 44100 Hz but")
+    wavfile.write(tmp_path / "st.wav", 48000, np.stack([audio, audio], 1))
+    fail("check", model_file, "--audio", tmp_path / "st.wav", message="has 2 channel(s) but")
+
+
 def test_run_processes_a_wav_file(model_file, tmp_path):
     audio = np.random.default_rng(2).uniform(-0.5, 0.5, 4800).astype(np.float32)
     wavfile.write(tmp_path / "in.wav", 48000, audio)
@@ -87,10 +98,24 @@ def test_user_errors_are_one_sentence(model_file, tmp_path):
 
 
 def test_demo_quick(tmp_path):
+    """The main job end to end on built-in data: train, export, prove, render, report."""
     proc = run("demo", "--out", tmp_path / "demo", "--quick")
-    assert "[6/6]" in proc.stdout
-    report = json.loads((tmp_path / "demo" / "report.json").read_text())
-    assert report["verification"]["passed"]
-    for f in ("demo_pedal.tinyrt", "demo_pedal.onnx", "demo_pedal.rtneural.json", "demo_pedal.pt",
-              "c/demo_pedal.c", "input.wav", "output_c.wav"):
-        assert (tmp_path / "demo" / f).is_file(), f
+    assert "[6/6]" in proc.stdout and "latency found and removed: 72 samples" in proc.stdout
+    demo = tmp_path / "demo"
+    report = json.loads((demo / "report.json").read_text())
+    names = [m["name"] for m in report["models"]]
+    assert names == ["overdrive_lstm16", "distortion_lstm16", "fuzz_lstm16", "overdrive_lstm16_b16"]
+    for m in report["models"]:
+        assert m["verified"], m
+        assert m["max_abs_c_vs_trained_torch"] < 1e-5
+        assert m["test_esr_c"] == pytest.approx(m["test_esr_torch"], rel=1e-3, abs=1e-6)
+        assert m["test_esr_c"] < 0.5  # a few seconds of training already learns most of the pedal
+        for f in (m["curves"], m["compare"], m["config"], m["model"], *m["audio"].values()):
+            assert (demo / f).is_file(), f
+        assert (demo / "c" / m["name"] / f"{m['name']}.c").is_file()
+        assert (demo / "exports" / f"{m['name']}.onnx").is_file()
+    html = (demo / "report.html").read_text()
+    assert html.count("<audio") == 12 and "overdrive_lstm16_b16" in html
+    # the written configs retrain from the command line
+    cfg = demo / "configs" / "fuzz_lstm16.toml"
+    assert tinyrt.train.load_config(cfg).model.hidden_size == 16

@@ -2,7 +2,9 @@
 import sys
 
 import numpy as np
+import pytest
 
+from tinyrt.errors import InputError
 from tinyrt.backends.verify import audio_signal, random_splits, signal_frames, verify
 from tinyrt.ir import random as R
 
@@ -36,3 +38,25 @@ def test_signals_and_splits():
     assert signal_frames(m, 0.01).shape == (30, 16)
     sizes = random_splits(10000, np.random.default_rng(0), largest=64)
     assert sum(sizes) == 10000 and 1 in sizes and max(sizes) <= 64
+
+
+def test_verify_on_given_audio():
+    m = R.effect_model(np.random.default_rng(6), "lstm", 6, block_size=4)
+    frames = np.random.default_rng(7).uniform(-0.4, 0.4, (500, 4)).astype(np.float32)
+    report = verify(m, ("c", "torch"), frames=frames)
+    assert report.passed and report.frames == 500
+    with pytest.raises(InputError, match=r"must have shape \(T, 4\), got \(500, 3\)"):
+        verify(m, ("c",), frames=frames[:, :3])
+
+
+def test_a_chaotic_model_is_explained_not_blamed_on_an_engine():
+    """An LSTM with huge recurrent gain flips on rounding; the report says the model is the cause."""
+    m = R.effect_model(np.random.default_rng(8), "lstm", 8)
+    lstm = next(layer for layer in m.walk() if layer.type == "lstm")
+    lstm.weights["weight_hh_l0"] *= 60.0
+    lstm.weights["weight_ih_l0"] *= 60.0
+    report = verify(m, ("c", "torch"), seconds=0.5)
+    assert not report.passed and report.sensitivity > 1e-5
+    assert "the model itself amplifies rounding" in report.table()
+    steady = verify(R.effect_model(np.random.default_rng(8), "lstm", 8), ("c",), seconds=0.2)
+    assert steady.passed and steady.sensitivity is None

@@ -4,6 +4,7 @@ from .errors import (BuildError, DependencyError, Error, FormatError, InputError
                      UnsupportedError)
 from .frontends import from_file, from_torch
 from .ir import Layer, Model
+from . import data, train  # noqa: E402  (tinyrt.train(config) trains; tinyrt.data holds the datasets)
 
 __version__ = "0.1.0"
 
@@ -15,4 +16,4 @@ def load(path, **options) -> Model:
 
 __all__ = ["Backend", "backend", "export", "Error", "BuildError", "DependencyError", "FormatError",
            "InputError", "ModelError", "UnsupportedError", "from_file", "from_torch", "Layer", "Model",
-           "load", "__version__"]
+           "load", "data", "train", "__version__"]

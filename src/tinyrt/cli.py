@@ -62,7 +62,21 @@ def cmd_check(args) -> int:
     from .backends.verify import verify
     model = _load(args.model)
     engines = _engine_list(args.engines)
-    report = verify(model, engines, seconds=args.seconds, seed=args.seed)
+    frames = None
+    if args.audio:
+        from .audio import read_wav
+        audio, rate = read_wav(args.audio)
+        if model.sample_rate and rate != model.sample_rate:
+            raise InputError(f"{args.audio} is at {rate} Hz but {model.name} runs at {model.sample_rate:g} Hz; "
+                             f"resample it first.")
+        audio = audio.reshape(len(audio), -1)
+        if audio.shape[1] != model.in_channels:
+            raise InputError(f"{args.audio} has {audio.shape[1]} channel(s) but {model.name} reads {model.in_channels}.")
+        n = min(len(audio), int(args.seconds * rate)) // model.block_size * model.block_size
+        if n == 0:
+            raise InputError(f"{args.audio} is shorter than one model block of {model.block_size} samples.")
+        frames = audio[:n].reshape(-1, model.input_size)
+    report = verify(model, engines, seconds=args.seconds, seed=args.seed, frames=frames)
     print(report.table())
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_json(), indent=1))
@@ -185,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--engines", default="c,onnxruntime,torch")
     s.add_argument("--seconds", type=float, default=1.0, help="seconds of test audio (default 1)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--audio", help="prove on this WAV (the kind of audio the model is for) instead of the "
+                                   "built-in test signal")
     s.add_argument("--json", help="also write the report as JSON here")
     s.set_defaults(func=cmd_check)
 

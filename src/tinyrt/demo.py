@@ -115,17 +115,21 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
          f"(configs in {out / 'configs'})")
     trained = train_many(configs, out / "runs", workers, log=_log)
 
-    _log("[4/6] exporting to C and proving each engine (reference, trained PyTorch model, real-time rules)")
+    _log("[4/6] exporting to C, ONNX and TorchScript and proving each engine (reference, trained PyTorch model, real-time rules)")
     from . import export
     from .train.trainer import load_data
     rows, passed = [], True
     for cfg, job in zip(configs, trained):
         model = load(job["model_path"])
         export(model, "c", out / "c" / cfg.name)
-        report = verify(model, ("c", "onnxruntime", "torch"), seconds=0.5 if quick else 2.0)
+        export(model, "onnx", out / "exports" / f"{cfg.name}.onnx")
+        export(model, "torch", out / "exports" / f"{cfg.name}.pt")
+        _, _, _, test = load_data(cfg)
+        held_out = np.concatenate([p.clean for p in test])[:int((0.5 if quick else 2.0) * RATE)]
+        held_out = held_out[:len(held_out) // model.block_size * model.block_size].reshape(-1, model.input_size)
+        report = verify(model, ("c", "onnxruntime", "torch"), frames=held_out)
         passed &= report.passed
         _log(report.table())
-        _, _, _, test = load_data(cfg)
         c_metrics = evaluate(model, test, engine="c", warmup=cfg.train.warmup)
         c_metrics["max_abs_vs_trained_torch"] = _trained_torch_difference(cfg, model, test, out / "runs" / cfg.name)
         torch_metrics = job["metrics"]["test"]

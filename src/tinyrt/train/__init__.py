@@ -1,4 +1,7 @@
 """Training guitar-effect models from paired audio: config, model, losses, trainer, metrics."""
+import sys as _sys
+import types as _types
+
 from .config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig, config_from_dict, load_config
 from .metrics import esr, mse, pair_metrics, pre_emphasis, verdict
 from .trainer import TrainResult, Trainer, train
@@ -8,3 +11,14 @@ __all__ = ["Config", "DataConfig", "LossConfig", "ModelConfig", "TrainConfig", "
 from .evaluate import evaluate, run_pairs  # noqa: E402
 
 __all__ += ["evaluate", "run_pairs"]
+
+
+class _TrainModule(_types.ModuleType):
+    """This package, callable: ``tinyrt.train(config)`` is ``tinyrt.train.train(config)``."""
+
+    def __call__(self, *args, **kwargs):
+        """Return the TrainResult of train(*args, **kwargs)."""
+        return train(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _TrainModule
