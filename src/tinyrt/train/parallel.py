@@ -19,13 +19,14 @@ def _job(cfg_dict: dict, out: str, events) -> dict:
     return {"name": cfg.name, "model_path": str(result.model_path), "metrics": result.metrics}
 
 
-def train_many(configs: list, out, workers: int = 2, log=print, every: float = 15.0) -> list:
+def train_many(configs: list, out, workers: int = 2, log=None, every: float = 15.0) -> list:
     """Train every Config into out/<name>, `workers` at a time; return each run's name, model path, metrics.
 
     Each worker uses ``[train] threads`` threads; progress is logged per run every ``every`` seconds
     and when a run ends.
     """
     out = Path(out)
+    log = log or (lambda line: print(line, flush=True))
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager:
         events = manager.Queue()
