@@ -137,8 +137,10 @@ def test_block16_model_streams_16_samples_per_step(tmp_path):
     pairs = _pairs(6)
     cfg = _cfg(epochs=2)
     cfg.model.block_size, cfg.model.cell = 16, "gru"
+    cfg.loss.stft = 0.5  # the multi-resolution STFT term trains too
     result = train(cfg, tmp_path / "b16", data=(pairs[:4], pairs[4:5], pairs[5:]), on_progress=lambda e: None)
     model = result.model
+    assert result.history[-1]["valid_loss"] < result.history[0]["valid_loss"]
     assert model.block_size == 16 and model.input_size == 16 and model.output_size == 16
     # the C engine, fed host blocks of 64 through the block adapter, equals the frame-wise run delayed by 15
     clean = pairs[5].clean

@@ -119,6 +119,7 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
     from . import export
     from .train.trainer import load_data
     rows, passed = [], True
+    (out / "exports").mkdir(exist_ok=True)
     for cfg, job in zip(configs, trained):
         model = load(job["model_path"])
         export(model, "c", out / "c" / cfg.name)
