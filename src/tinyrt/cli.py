@@ -121,6 +121,58 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.out), quick=args.quick, minutes=args.minutes)
 
 
+def cmd_bench(args) -> int:
+    """Time a model's callbacks on each engine against the audio budget; print a table, write JSON."""
+    from .bench import bench, table
+    model = _load(args.model)
+    result = bench(model, [e.strip() for e in args.engines.split(",") if e.strip()], args.sr, args.block,
+                   args.seconds, args.mode)
+    print(table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    missed = [name for name, s in result["engines"].items() if s.get("deadline_misses")]
+    if missed:
+        print(f"tinyrt: deadline misses on {', '.join(missed)} at {args.block} samples / {result['sample_rate']:g} Hz.",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ints(text: str, what: str) -> list:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{what} must be whole numbers separated by commas, got '{text}'.") from None
+    if not values or min(values) < 1:
+        raise InputError(f"{what} must be positive whole numbers, got '{text}'.")
+    return values
+
+
+def cmd_sweep(args) -> int:
+    """Find the largest LSTM/GRU that meets the budget for each host and model block size."""
+    from .bench.capacity import sweep, sweep_table
+    result = sweep(args.cell, args.sr, _ints(args.blocks, "--blocks"), _ints(args.model_blocks, "--model-blocks"),
+                   args.limit, args.max_hidden, log=lambda line: print(line, flush=True))
+    print(sweep_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.plot:
+        from .bench.plots import plot_capacity
+        plot_capacity(result, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    """Say whether a model meets the callback budget here, with the margin, and what would fit if not."""
+    from .bench.capacity import fit, fit_text
+    result = fit(_load(args.model), args.sr, args.block, args.limit)
+    print(fit_text(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0 if result["fits"] else 1
+
+
 def cmd_train(args) -> int:
     """Train the model a TOML configuration describes."""
     from .train import load_config, train
@@ -216,6 +268,36 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="a shorter run (for tests)")
     s.add_argument("--minutes", type=float, help="training budget per model in minutes (default 3)")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("bench", help="time callbacks on each engine: latency, jitter, load, deadline misses, memory")
+    s.add_argument("model")
+    s.add_argument("--engines", default="c,onnxruntime,torch")
+    s.add_argument("--sr", type=float, help="sample rate in Hz (default: the model's, else 48000)")
+    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=float, default=5.0, help="seconds of audio per engine (default 5)")
+    s.add_argument("--mode", default="flat", choices=("flat", "paced"),
+                   help="flat: back to back; paced: released at the real period like an audio driver")
+    s.add_argument("--json", help="also write the results as JSON here")
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("sweep", help="largest LSTM/GRU meeting the budget per host and model block size")
+    s.add_argument("--cell", default="lstm", choices=("lstm", "gru"))
+    s.add_argument("--sr", type=float, default=48000.0)
+    s.add_argument("--blocks", default="16,32,64,128,256", help="host block sizes")
+    s.add_argument("--model-blocks", default="1,16", help="model block sizes")
+    s.add_argument("--limit", type=float, default=0.7, help="worst-case load limit (default 0.7)")
+    s.add_argument("--max-hidden", type=int, default=512)
+    s.add_argument("--json", help="also write the results as JSON here")
+    s.add_argument("--plot", help="also write a PNG chart here")
+    s.set_defaults(func=cmd_sweep)
+
+    s = sub.add_parser("fit", help="does a model meet the callback budget here? margin, and what would fit")
+    s.add_argument("model")
+    s.add_argument("--sr", type=float, help="sample rate (default: the model's)")
+    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--limit", type=float, default=0.7, help="worst-case load limit (default 0.7)")
+    s.add_argument("--json", help="also write the verdict as JSON here")
+    s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("train", help="train an effect model from paired audio (TOML config)")
     s.add_argument("config", help="TOML configuration ([data], [model], [loss], [train])")
