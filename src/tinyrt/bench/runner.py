@@ -93,7 +93,8 @@ def bench(model, engines=("c", "onnxruntime", "torch"), sample_rate: float | Non
               "static": static_memory(model), "engines": {}}
     for name in engines:
         try:
-            engine = backend(model, name)
+            # the C engine as deployed on this machine: built for its CPU (-O3 -march=native)
+            engine = backend(model, name, **({"profile": "native"} if name == "c" else {}))
         except DependencyError as exc:
             result["engines"][name] = {"not_run": str(exc)}
             continue
