@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .backends import ENGINES
 from .errors import Error, InputError
 
-ENGINES = ("c", "onnxruntime", "torch", "reference")
 FORMATS = ("c", "onnx", "rtneural", "torch", "tinyrt")
 
 
@@ -125,7 +125,7 @@ def cmd_bench(args) -> int:
     """Time a model's callbacks on each engine against the audio budget; print a table, write JSON."""
     from .bench import bench, table
     model = _load(args.model)
-    result = bench(model, [e.strip() for e in args.engines.split(",") if e.strip()], args.sr, args.block,
+    result = bench(model, _engine_list(args.engines), args.sr, args.block,
                    args.seconds, args.mode)
     print(table(result))
     if args.json:

@@ -10,13 +10,12 @@ import time
 
 import numpy as np
 
-from ..backends import backend
+from ..backends import ENGINES, backend
 from ..backends.verify import signal_frames
 from ..errors import DependencyError, InputError
 from .memory import MemorySampler
 from .stats import budget_ns, latency_stats
 
-ENGINES = ("c", "onnxruntime", "torch", "reference")
 MODES = ("flat", "paced")
 
 

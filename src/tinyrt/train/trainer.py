@@ -74,7 +74,7 @@ def _segments(pairs, length: int, block: int):
 
 def _config_hash(cfg: Config) -> str:
     d = cfg.to_dict()
-    d["train"].pop("epochs"), d["train"].pop("max_minutes"), d.pop("base")
+    del d["base"], d["train"]["epochs"], d["train"]["max_minutes"]  # may change between resumed runs
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -181,7 +181,7 @@ class Trainer:
             rng.bit_generator.state = ck["rng"]
             torch.set_rng_state(ck["torch_rng"])
             self.log(f"resuming {cfg.name} after epoch {epoch} (best valid {best:.5f} at epoch {best_epoch})")
-        elif not best_path.is_file() or not resume:
+        else:
             torch.save(self.net.state_dict(), best_path)
         started = time.monotonic() - spent
         deadline = started + 60 * t.max_minutes if t.max_minutes else 0.0
@@ -210,14 +210,14 @@ class Trainer:
                         "scheduler": self.sched.state_dict(), "history": history, "best": best,
                         "best_epoch": best_epoch, "epoch": epoch, "seconds": elapsed, "stale": stale,
                         "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, ckpt_path)
-            self.on_progress(self._event(epoch, elapsed, valid_loss, best, lr, deadline, started))
+            self.on_progress(self._event(epoch, elapsed, valid_loss, best, lr, deadline))
         spent = time.monotonic() - started
         self.on_progress({**self._event(epoch, spent, history[-1]["valid_loss"] if history else math.nan, best,
-                                        self.opt.param_groups[0]["lr"], 0, started), "fraction": 1.0, "eta": 0.0,
+                                        self.opt.param_groups[0]["lr"], 0), "fraction": 1.0, "eta": 0.0,
                           "done": True})
         return self._finish(history, best, best_epoch, epoch, spent, reason)
 
-    def _event(self, epoch, elapsed, valid_loss, best, lr, deadline, started) -> dict:
+    def _event(self, epoch, elapsed, valid_loss, best, lr, deadline) -> dict:
         t = self.cfg.train
         per_epoch = elapsed / max(epoch, 1)
         eta = (t.epochs - epoch) * per_epoch
