@@ -115,3 +115,12 @@ def test_eval_refusals(tmp_path, data):
     other_rate.write_text(cfg.read_text().replace(f"sample_rate = {SR}", "sample_rate = 48000"))
     fail("eval", model, "--data", other_rate, message="trains at 48000 Hz but the model runs at 16000 Hz")
     fail("eval", model, "--data", cfg, "--engine", "tpu", message="unknown engine 'tpu'")
+
+
+def test_demo_and_eval_argument_refusals(tmp_path, data):
+    fail("demo", "--out", tmp_path / "d", "--minutes", "0", message="--minutes must be positive, got 0")
+    from tinyrt.ir import random as R
+    model = R.effect_model(np.random.default_rng(0), "lstm", 4, sample_rate=None)
+    path = model.save(tmp_path / "norate.tinyrt")
+    fail("eval", path, "--clean", data / "tracks/clean.wav", "--target", data / "tracks/overdrive.wav",
+         message="does not say its sample rate")
