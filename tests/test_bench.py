@@ -41,7 +41,8 @@ def test_a_slow_model_misses_its_deadlines():
     result = bench(model, ("reference",), 48000, 16, 0.01)
     s = result["engines"]["reference"]
     assert s["deadline_misses"] == s["calls"] - 1 and s["load_mean"] > 1
-    fast = bench(R.effect_model(np.random.default_rng(1), "lstm", 8), ("c",), 48000, 256, 0.5)
+    # a 43 ms budget: only a stall of tens of milliseconds on a shared CI machine could miss it
+    fast = bench(R.effect_model(np.random.default_rng(1), "lstm", 8), ("c",), 48000, 2048, 1.0)
     assert fast["engines"]["c"]["deadline_misses"] == 0
     assert "c " in table(fast)
 
@@ -98,15 +99,17 @@ def test_bisection_finds_the_boundary():
 
 
 def test_sweep_and_fit_on_the_c_engine(tmp_path):
-    proc = run("sweep", "--cell", "gru", "--blocks", "16,64", "--model-blocks", "1,16", "--max-hidden", "8",
+    # host blocks of 43 and 85 ms: a GRU-8 needs well under 1 % of them, so the answer does not hang on
+    # whether the shared machine preempted a callback (the noisy small-block capacities are make bench's)
+    proc = run("sweep", "--cell", "gru", "--blocks", "2048,4096", "--model-blocks", "1,16", "--max-hidden", "8",
                "--json", tmp_path / "s.json", "--plot", tmp_path / "s.png")
     r = json.loads((tmp_path / "s.json").read_text())
-    # on any desktop-class machine a GRU-8 uses a tiny fraction of a 16-sample callback
-    assert r["largest_hidden"]["1"]["16"] == 8 and (tmp_path / "s.png").stat().st_size > 1000
+    assert r["largest_hidden"] == {"1": {"2048": 8, "4096": 8}, "16": {"2048": 8, "4096": 8}}
+    assert all(0 < x["load_worst"] < 0.7 for x in r["loads"]) and (tmp_path / "s.png").stat().st_size > 1000
     assert "largest GRU hidden size" in proc.stdout
     model = R.effect_model(np.random.default_rng(4), "lstm", 8)
     path = model.save(tmp_path / "m.tinyrt")
-    ok = run("fit", path, "--block", "64")
+    ok = run("fit", path, "--block", "4096")
     assert "fits, margin" in ok.stdout
     # an impossible limit: it does not fit, exit 1, and the verdict says what would
     proc = run("fit", path, "--block", "64", "--limit", "0.00001", ok=False)
