@@ -291,16 +291,18 @@ def split_process(backend, x, rng):
     return np.concatenate(out)
 
 
+@pytest.mark.parametrize("engine", ["torch", "torchscript"])
 @pytest.mark.parametrize("which", ["stack", "lstm-block16", "gru-skip-block16"])
-def test_torch_backend_matches_reference_in_any_split(which):
+def test_torch_backend_matches_reference_in_any_split(which, engine):
     rng = np.random.default_rng(9)
     model = {"stack": lambda: rnd.stack_model(rng),
              "lstm-block16": lambda: rnd.effect_model(rng, "lstm", 12, num_layers=2, block_size=16),
              "gru-skip-block16": lambda: rnd.effect_model(rng, "gru", 8, block_size=16, skip=True)}[which]()
     x = rng.standard_normal((60, model.input_size)).astype(np.float32)
     want = model.reference().process(x)
-    backend = tinyrt.backend(model, "torch")
-    assert isinstance(backend, TorchBackend) and backend.name == "torch"
+    backend = tinyrt.backend(model, engine)
+    assert isinstance(backend, TorchBackend) and backend.name == engine
+    assert isinstance(backend.net, torch.jit.ScriptModule) == (engine == "torchscript")
     got = split_process(backend, x, rng)
     assert got.dtype == np.float32 and got.shape == want.shape
     assert np.max(np.abs(got - want)) <= 1e-5

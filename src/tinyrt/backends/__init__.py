@@ -12,6 +12,7 @@ ENGINES = {
     "c": ("tinyrt.backends.c", "CBackend"),
     "onnxruntime": ("tinyrt.backends.onnx", "OnnxBackend"),
     "torch": ("tinyrt.backends.torch", "TorchBackend"),
+    "torchscript": ("tinyrt.backends.torch", "TorchScriptBackend"),
     "reference": ("tinyrt.backends.reference", "ReferenceBackend"),
 }
 

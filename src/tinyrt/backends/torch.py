@@ -98,18 +98,25 @@ def export(model: Model, path) -> Path:
     ``run(x)``, ``initial_state(x)``); the archive's extra file ``tinyrt.json`` describes the model.
     """
     path = Path(path)
+    scripted = script(model)
     info = {"name": model.name, "input_size": model.input_size, "output_size": model.output_size,
             "block_size": model.block_size, "sample_rate": model.sample_rate, "metadata": model.metadata,
             "state_floats": model.state_floats}
-    with warnings.catch_warnings():  # TorchScript is deprecated in favour of torch.export; this file is TorchScript
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        scripted = torch.jit.script(to_torch(model))
         try:
             torch.jit.save(scripted, str(path), _extra_files={INFO_FILE: json.dumps(info, default=str)})
         except (OSError, RuntimeError) as exc:
             raise InputError(f"cannot write the TorchScript file {path} ({exc}); check that its folder "
                              f"exists and is writable.") from None
     return path
+
+
+def script(model: Model):
+    """Return the model's TorchModel compiled by torch.jit.script (eval mode, float32)."""
+    with warnings.catch_warnings():  # TorchScript is deprecated in favour of torch.export; this is TorchScript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.jit.script(to_torch(model))
 
 
 class TorchBackend(Backend):
@@ -123,8 +130,12 @@ class TorchBackend(Backend):
 
     def __init__(self, model: Model):
         super().__init__(model)
-        self.net = to_torch(model)
+        self.net = self._network(model)
         self._reset()
+
+    @staticmethod
+    def _network(model: Model):
+        return to_torch(model)
 
     def _reset(self) -> None:
         with torch.inference_mode():
@@ -138,5 +149,15 @@ class TorchBackend(Backend):
             return y.numpy()[0].copy()  # a copy: an identity layer would hand back the caller's array
 
 
-__all__ = ["TorchModel", "TorchBackend", "to_torch", "export", "build", "Dense", "LSTMLayer", "GRULayer",
+class TorchScriptBackend(TorchBackend):
+    """Runs the model as TorchScript (the scripted TorchModel that ``export`` writes), one thread."""
+
+    name = "torchscript"
+
+    @staticmethod
+    def _network(model: Model):
+        return script(model)
+
+
+__all__ = ["TorchModel", "TorchBackend", "TorchScriptBackend", "script", "to_torch", "export", "build", "Dense", "LSTMLayer", "GRULayer",
            "CausalConv1d", "Activation", "BatchNorm", "Gain", "Residual"]
