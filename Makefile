@@ -16,9 +16,11 @@ test: install
 
 bench: install
 	$(PY) benchmarks/engine.py --out bench-out
-	$(PY) benchmarks/quality.py --out bench-out
+	$(PY) benchmarks/callbacks.py --out bench-out
 	$(VENV)/bin/tinyrt sweep --cell lstm --json bench-out/sweep_lstm.json --plot bench-out/sweep_lstm.png
 	$(VENV)/bin/tinyrt sweep --cell gru --json bench-out/sweep_gru.json --plot bench-out/sweep_gru.png
+	$(PY) benchmarks/quality.py --out bench-out
+	$(PY) benchmarks/report.py --out bench-out
 
 install: system-deps $(STAMP)
 

@@ -10,6 +10,7 @@ import pytest
 
 from tinyrt.bench import MemorySampler, bench, latency_stats, table
 from tinyrt.errors import InputError
+from tinyrt.ir import Model
 from tinyrt.ir import random as R
 
 from test_cli import fail, run
@@ -122,3 +123,60 @@ def test_sweep_and_fit_refusals(tmp_path):
     fail("sweep", "--limit", "2", message="the load limit must be in (0, 1]")
     fail("sweep", "--max-hidden", "1", message="--max-hidden must be at least 2")
     fail("fit", tmp_path / "none.tinyrt", message="no such")
+
+
+def test_accuracy_against_a_target_with_a_known_error(tmp_path):
+    from tinyrt.audio import write_wav
+    model = R.effect_model(np.random.default_rng(5), "gru", 8, block_size=16)
+    model.sample_rate = 48000.0
+    x = (0.5 * np.random.default_rng(6).standard_normal(48000 // 4)).astype(np.float32)
+    y = model.reference().process(x[:len(x) // 16 * 16].reshape(-1, 16)).reshape(-1)
+    # a target 10 % louder than the model's output: ESR = (0.1 / 1.1)^2 for every engine
+    r = bench(model, ("c", "torchscript"), 48000, 64, 1.0, audio=x, target=1.1 * y)
+    for name in ("c", "torchscript"):
+        a = r["engines"][name]["accuracy"]
+        assert a["vs_reference"]["max_abs"] < 1e-5
+        assert a["vs_target"]["esr"] == pytest.approx((0.1 / 1.1) ** 2, rel=1e-4)
+        assert a["vs_target"]["max_abs"] == pytest.approx(0.1 * np.abs(y).max(), rel=1e-3)
+    assert r["input"] == "given" and r["seconds"] == pytest.approx(len(x) // 64 * 64 / 48000)
+    # the same through the CLI, with the HTML report
+    path = model.save(tmp_path / "m.tinyrt")
+    write_wav(tmp_path / "x.wav", x, 48000)
+    write_wav(tmp_path / "y.wav", 1.1 * y, 48000)
+    write_wav(tmp_path / "x44.wav", x, 44100)
+    proc = run("bench", path, "--engines", "c,onnxruntime", "--input", tmp_path / "x.wav", "--target",
+               tmp_path / "y.wav", "--html", tmp_path / "r.html", "--block", "2048", "--json", tmp_path / "r.json")
+    assert "ESR vs target" in proc.stdout and "timed in C" in proc.stdout
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("data:image/png;base64,") == 2 and "deadline" in page.lower()
+    esr = json.loads((tmp_path / "r.json").read_text())["engines"]["onnxruntime"]["accuracy"]["vs_target"]["esr"]
+    assert esr == pytest.approx((0.1 / 1.1) ** 2, rel=1e-4)
+    fail("bench", path, "--input", tmp_path / "x44.wav", message="is at 44100 Hz but the model runs at 48000 Hz")
+    fail("bench", path, "--target", tmp_path / "y.wav", message="a target needs the input audio")
+    with pytest.raises(InputError, match="NaN"):
+        bench(model, ("c",), 48000, 64, audio=np.full(4096, np.nan, np.float32))
+
+
+def test_classifier_accuracy_and_f1_with_known_answers(tmp_path):
+    from tinyrt.bench.accuracy import macro_f1
+    # class 0: 1 right, 1 wrong prediction -> F1 2/3; class 1: 2 right, 1 missed -> F1 4/5
+    assert macro_f1(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])) == pytest.approx((2 / 3 + 4 / 5) / 2)
+    rng = np.random.default_rng(8)
+    model = Model([R.dense(rng, 6, 16), R.activation(rng, "relu", 16), R.dense(rng, 16, 4),
+                   R.activation(rng, "softmax", 4)], input_size=6, name="classifier")
+    x = rng.standard_normal((2000, model.input_size)).astype(np.float32)
+    truth = np.argmax(model.reference().process(x), axis=1)
+    labels = truth.copy()
+    labels[:200] = (labels[:200] + 1) % model.output_size  # 10 % of the labels disagree with the model
+    r = bench(model, ("c", "onnxruntime"), 48000, 10, features=x, labels=labels)
+    for name in ("c", "onnxruntime"):
+        c = r["engines"][name]["accuracy"]["classes"]
+        assert c["accuracy"] == pytest.approx(0.9) and c["agreement_with_reference"] == 1.0
+        assert c["f1_macro"] == pytest.approx(macro_f1(truth, labels))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", labels[:100])
+    path = model.save(tmp_path / "m.tinyrt")
+    fail("bench", path, "--features", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "--block", "10",
+         message="give one label per frame: 2000 frames")
+    (tmp_path / "bad.npy").write_text("not numpy")
+    fail("bench", path, "--features", tmp_path / "bad.npy", message="cannot read the features file")

@@ -100,7 +100,7 @@ def test_user_errors_are_one_sentence(model_file, tmp_path):
 def test_demo_quick(tmp_path):
     """The main job end to end on built-in data: train, export, prove, render, report."""
     proc = run("demo", "--out", tmp_path / "demo", "--quick")
-    assert "[6/6]" in proc.stdout and "latency found and removed: 72 samples" in proc.stdout
+    assert "[7/7]" in proc.stdout and "latency found and removed: 72 samples" in proc.stdout
     demo = tmp_path / "demo"
     report = json.loads((demo / "report.json").read_text())
     names = [m["name"] for m in report["models"]]
@@ -116,6 +116,14 @@ def test_demo_quick(tmp_path):
         assert (demo / "exports" / f"{m['name']}.onnx").is_file()
     html = (demo / "report.html").read_text()
     assert html.count("<audio") == 12 and "overdrive_lstm16_b16" in html
+    # the benchmark of every trained model on every engine, scored on the test audio
+    assert [b["model"] for b in report["bench"]] == names and "Real-time benchmark" in html
+    for b in report["bench"]:
+        assert set(b["engines"]) == {"c", "onnxruntime", "torch", "torchscript"} and b["input"] == "given"
+        esr = [s["accuracy"]["vs_target"]["esr"] for s in b["engines"].values()]
+        assert max(s["accuracy"]["vs_reference"]["max_abs"] for s in b["engines"].values()) < 1e-5
+        assert max(esr) == pytest.approx(min(esr), rel=1e-3)
+    assert (demo / "bench.html").read_text().count("data:image/png") == 5
     # the written configs retrain from the command line
     cfg = demo / "configs" / "fuzz_lstm16.toml"
     assert tinyrt.train.load_config(cfg).model.hidden_size == 16

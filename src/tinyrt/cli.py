@@ -125,17 +125,45 @@ def cmd_bench(args) -> int:
     """Time a model's callbacks on each engine against the audio budget; print a table, write JSON."""
     from .bench import bench, table
     model = _load(args.model)
-    result = bench(model, _engine_list(args.engines), args.sr, args.block,
-                   args.seconds, args.mode)
+    rate = args.sr or model.sample_rate
+    given = {"audio": _bench_wav(args.input, rate, "input"), "target": _bench_wav(args.target, rate, "target"),
+             "features": _npy(args.features, "features"), "labels": _npy(args.labels, "labels")}
+    result = bench(model, _engine_list(args.engines), args.sr, args.block, args.seconds, args.mode, **given)
     print(table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.html:
+        from .bench.report import write_bench_report
+        print(f"wrote {write_bench_report([result], args.html, f'tinyrt bench: {model.name}')}")
     missed = [name for name, s in result["engines"].items() if s.get("deadline_misses")]
     if missed:
         print(f"tinyrt: deadline misses on {', '.join(missed)} at {args.block} samples / {result['sample_rate']:g} Hz.",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _bench_wav(path, rate, what: str):
+    """Return the samples of a WAV file for bench, refusing one at another sample rate than the model's."""
+    if path is None:
+        return None
+    from .audio import read_wav
+    audio, file_rate = read_wav(path)
+    if rate and file_rate != rate:
+        raise InputError(f"the {what} file {path} is at {file_rate} Hz but the model runs at {rate:g} Hz; "
+                         f"resample it first.")
+    return audio
+
+
+def _npy(path, what: str):
+    """Return the array stored in a .npy file, refusing a missing or unreadable one in one sentence."""
+    if path is None:
+        return None
+    import numpy as np
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the {what} file {path} as a NumPy .npy array ({exc}).") from None
 
 
 def _ints(text: str, what: str) -> list:
@@ -271,13 +299,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("bench", help="time callbacks on each engine: latency, jitter, load, deadline misses, memory")
     s.add_argument("model")
-    s.add_argument("--engines", default="c,onnxruntime,torch")
+    s.add_argument("--engines", default="c,onnxruntime,torch,torchscript",
+                   help="engines to compare (default c,onnxruntime,torch,torchscript; also reference)")
     s.add_argument("--sr", type=float, help="sample rate in Hz (default: the model's, else 48000)")
     s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
     s.add_argument("--seconds", type=float, default=5.0, help="seconds of audio per engine (default 5)")
     s.add_argument("--mode", default="flat", choices=("flat", "paced"),
                    help="flat: back to back; paced: released at the real period like an audio driver")
+    s.add_argument("--input", help="time and score on this WAV file instead of the built-in test signal")
+    s.add_argument("--target", help="the processed version of --input: score each engine against it (ESR, MSE)")
+    s.add_argument("--features", help="a .npy array (frames x inputs) to run instead of audio (classifiers)")
+    s.add_argument("--labels", help="a .npy array of one class index per frame: accuracy and F1 per engine")
     s.add_argument("--json", help="also write the results as JSON here")
+    s.add_argument("--html", help="also write a report page (tables, latency histograms, comparison) here")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("sweep", help="largest LSTM/GRU meeting the budget per host and model block size")

@@ -5,7 +5,9 @@ capture would be, with a round-trip latency); load each clean/processed pair (al
 fragments, split); train an LSTM-16 per pedal at one sample per step plus one block-16 variant
 (two trainings at a time on two cores); export every model to C and prove it against the
 reference and the trained PyTorch model; render the test audio through the C engine; time the C
-engine against the audio-callback budget; write ``report.html`` with ESR, curves, plots and audio.
+engine against the audio-callback budget and benchmark every engine's callbacks on the test audio
+(latency distribution, load, deadline misses, accuracy); write ``report.html`` with ESR, curves,
+plots, audio and the benchmark.
 """
 from __future__ import annotations
 
@@ -59,6 +61,17 @@ def _c_timing(model) -> dict:
             "callback_us": ns * HOST_BLOCK / 1000}
 
 
+def _bench(row: dict, seconds: float) -> dict:
+    """Return the bench result of one trained model on its test audio, scored against the target."""
+    from .bench import bench, table
+    test, model = row["test"], row["model"]
+    n = int(seconds * RATE)
+    clean, target = (np.concatenate([getattr(p, k) for p in test])[:n] for k in ("clean", "target"))
+    result = bench(model, ("c", "onnxruntime", "torch", "torchscript"), RATE, HOST_BLOCK, audio=clean, target=target)
+    _log("  " + table(result).replace("\n", "\n  "))
+    return result
+
+
 def _trained_torch_difference(cfg, model, pairs, run: Path) -> float:
     """Return the largest difference between the C engine and the trained PyTorch module on the pairs."""
     import torch
@@ -92,7 +105,7 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
     t_start = time.perf_counter()
     seconds = 24.0 if quick else 90.0
 
-    _log(f"[1/6] synthesising {seconds:g} s of guitar and processing it with {', '.join(EFFECTS)} "
+    _log(f"[1/7] synthesising {seconds:g} s of guitar and processing it with {', '.join(EFFECTS)} "
          f"(captured as Neural Amp Modeler captures are: {LATENCY} samples of latency, timing blips first)")
     written = write_example_data(out / "data", sample_rate=RATE, seconds=seconds, effects=EFFECTS, notes=False,
                                  latency=LATENCY, blips=True, seed=0)
@@ -101,7 +114,7 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
     for cfg in configs:
         (out / "configs" / f"{cfg.name}.toml").write_text(cfg.to_toml())
 
-    _log("[2/6] loading the clean/processed pairs: alignment, level checks, 1 s fragments, split by region")
+    _log("[2/7] loading the clean/processed pairs: alignment, level checks, 1 s fragments, split by region")
     data = {}
     for effect in EFFECTS:
         ds = load_pairs({"kind": "fragments", "clean": str(out / "data/tracks/clean.wav"),
@@ -111,11 +124,11 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
 
     workers = max(1, min(2, os.cpu_count() or 1))
     budget = configs[0].train.max_minutes
-    _log(f"[3/6] training {len(configs)} models, {workers} at a time, up to {budget:g} min each "
+    _log(f"[3/7] training {len(configs)} models, {workers} at a time, up to {budget:g} min each "
          f"(configs in {out / 'configs'})")
     trained = train_many(configs, out / "runs", workers, log=_log)
 
-    _log("[4/6] exporting to C, ONNX and TorchScript and proving each engine (reference, trained PyTorch model, real-time rules)")
+    _log("[4/7] exporting to C, ONNX and TorchScript and proving each engine (reference, trained PyTorch model, real-time rules)")
     from . import export
     from .train.trainer import load_data
     rows, passed = [], True
@@ -142,7 +155,7 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
         rows.append({"config": cfg, "job": job, "model": model, "verify": report, "c": c_metrics,
                      "timing": timing, "test": test})
 
-    _log("[5/6] rendering the test audio through the C engine, plotting")
+    _log("[5/7] rendering the test audio through the C engine, plotting")
     from .train.evaluate import run_pairs
     for row in rows:
         name, test = row["config"].name, row["test"]
@@ -156,9 +169,14 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
         plot_comparison(clean, target, model_out, RATE, out / f"{name}_compare.png", title=name)
         row["audio"] = {k: f"audio/{name}_{k}.wav" for k in ("clean", "target", "c_engine")}
 
-    _log("[6/6] writing the report")
+    _log(f"[6/7] benchmarking {HOST_BLOCK}-sample callbacks at {RATE // 1000} kHz on every engine, on the test audio")
+    benches = [_bench(row, 0.5 if quick else 2.0) for row in rows]
+    from .bench.report import write_bench_report
+    write_bench_report(benches, out / "bench.html", "tinyrt demo: the trained models' callbacks on every engine")
+
+    _log("[7/7] writing the report")
     elapsed = round(time.perf_counter() - t_start, 1)
-    summary = write_report(out, rows, data, written, elapsed, quick=quick)
+    summary = write_report(out, rows, data, written, elapsed, quick=quick, benches=benches)
     _log("\n" + summary)
     _log(f"done in {elapsed} s: {out / 'report.html'}")
     return 0 if passed else 1

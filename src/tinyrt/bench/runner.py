@@ -13,6 +13,7 @@ import numpy as np
 from ..backends import ENGINES, backend
 from ..backends.verify import signal_frames
 from ..errors import DependencyError, InputError
+from .accuracy import audio_frames, check_labels, feature_frames, score
 from .memory import MemorySampler
 from .stats import budget_ns, latency_stats
 
@@ -38,8 +39,13 @@ def _spin_until(deadline: int) -> None:
             time.sleep((left - 200_000) / 1e9)
 
 
-def time_engine(engine, frames: np.ndarray, per_call: int, sample_rate: float, block: int, mode: str = "flat") -> dict:
-    """Return callback statistics and memory of one engine over frames in calls of per_call frames."""
+def time_engine(engine, frames: np.ndarray, per_call: int, sample_rate: float, block: int, mode: str = "flat",
+                out: np.ndarray | None = None) -> dict:
+    """Return callback statistics and memory of one engine over frames in calls of per_call frames.
+
+    When ``out`` is given (frames x output size), each call's output is stored there, outside the
+    timed region. The per-call times are kept under ``calls_ns`` for histograms.
+    """
     n_calls = len(frames) // per_call
     calls = np.empty(n_calls)
     late = np.empty(n_calls) if mode == "paced" else None
@@ -54,15 +60,27 @@ def time_engine(engine, frames: np.ndarray, per_call: int, sample_rate: float, b
                 release = start + k * period
                 _spin_until(release)
             t0 = clock()
-            engine.process(chunk)
+            y = engine.process(chunk)
             t1 = clock()
             calls[k] = t1 - t0
             if late is not None:
                 late[k] = t1 - release
+            if out is not None:
+                out[k * per_call:(k + 1) * per_call] = y
     stats = latency_stats(calls, block, sample_rate, late)
     stats["memory"] = mem.result()
     stats["mode"] = mode
+    stats["calls_ns"] = calls.astype(np.int64).tolist()
     return stats
+
+
+def native_c(model, n_frames: int, per_call: int, sample_rate: float, block: int) -> dict:
+    """Return the C engine's per-call times measured inside C (no Python call overhead), as loads."""
+    from ..backends.c import harness
+    t = harness.time(model, n_frames // per_call * per_call, per_call, 1, profile="native")["call_ns"]
+    budget = budget_ns(block, sample_rate)
+    return {**{f"{k}_ns": t[k] for k in ("mean", "median", "p99", "max")},
+            "load_mean": t["mean"] / budget, "load_worst": t["max"] / budget}
 
 
 def static_memory(model) -> dict:
@@ -70,11 +88,15 @@ def static_memory(model) -> dict:
     return {"weight_bytes": model.weight_bytes, "state_bytes": 4 * model.state_floats, "parameters": model.n_params}
 
 
-def bench(model, engines=("c", "onnxruntime", "torch"), sample_rate: float | None = None, block: int = 64,
-          seconds: float = 5.0, mode: str = "flat", seed: int = 0) -> dict:
-    """Return per-engine callback statistics of a model at a sample rate and host block size.
+def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_rate: float | None = None, block: int = 64,
+          seconds: float = 5.0, mode: str = "flat", seed: int = 0, audio=None, target=None, features=None,
+          labels=None) -> dict:
+    """Return per-engine callback statistics and accuracy of a model at a sample rate and host block size.
 
-    An engine that cannot run here (its package missing) is reported with the reason, not dropped.
+    The input is the built-in test signal (``seconds`` long), or the given ``audio`` (samples at the
+    model's rate) or ``features`` (frames x input size). Each engine's output is scored against the
+    float64 reference, and against ``target`` audio or per-frame class ``labels`` when given. An
+    engine that cannot run here (its package missing) is reported with the reason, not dropped.
     """
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
@@ -87,9 +109,16 @@ def bench(model, engines=("c", "onnxruntime", "torch"), sample_rate: float | Non
     if seconds <= 0:
         raise InputError(f"--seconds must be positive, got {seconds:g}.")
     per_call = host_frames(model, block)
-    frames = signal_frames(model, max(seconds, 2 * block / rate), seed)
-    result = {"model": model.name, "sample_rate": rate, "block": block, "mode": mode, "seconds": seconds,
-              "static": static_memory(model), "engines": {}}
+    frames, truth, classes = _inputs(model, rate, block, seconds, seed, audio, target, features, labels)
+    frames = frames[:len(frames) // per_call * per_call]
+    if len(frames) < 2 * per_call:
+        raise InputError(f"the input holds fewer than two {block}-sample callbacks; give more audio or a smaller block.")
+    truth = None if truth is None else truth[:len(frames)]
+    classes = None if classes is None else classes[:len(frames)]
+    reference = model.reference().process(frames)
+    result = {"model": model.name, "sample_rate": rate, "block": block, "mode": mode,
+              "seconds": len(frames) * model.block_size / rate, "input": "built-in test signal" if audio is None
+              and features is None else "given", "static": static_memory(model), "engines": {}}
     for name in engines:
         try:
             # the C engine as deployed on this machine: built for its CPU (-O3 -march=native)
@@ -97,16 +126,48 @@ def bench(model, engines=("c", "onnxruntime", "torch"), sample_rate: float | Non
         except DependencyError as exc:
             result["engines"][name] = {"not_run": str(exc)}
             continue
-        result["engines"][name] = time_engine(engine, frames, per_call, rate, block, mode)
+        out = np.empty((len(frames), model.output_size), dtype=np.float32)
+        stats = time_engine(engine, frames, per_call, rate, block, mode, out=out)
+        stats["accuracy"] = score(out, reference, truth, classes)
+        if name == "c":
+            stats["native"] = native_c(model, len(frames), per_call, rate, block)
+        result["engines"][name] = stats
     return result
 
 
+def _inputs(model, rate, block, seconds, seed, audio, target, features, labels) -> tuple:
+    """Return (frames, target frames or None, labels or None) from what the caller gave."""
+    if audio is not None and features is not None:
+        raise InputError("give input audio or input features, not both.")
+    if target is not None and audio is None:
+        raise InputError("a target needs the input audio it was made from; give both.")
+    if features is not None:
+        frames = feature_frames(model, features)
+    elif audio is not None:
+        frames = audio_frames(model, audio, rate)
+    else:
+        frames = signal_frames(model, max(seconds, 2 * block / rate), seed)
+    truth = None
+    if target is not None:
+        t = np.asarray(target, dtype=np.float32)
+        t = t[:, None] if t.ndim == 1 else t
+        if t.ndim != 2 or t.shape[1] != model.out_channels:
+            raise InputError(f"the target audio must have {model.out_channels} channel(s) like {model.name}'s output.")
+        n = min(len(t), len(frames) * model.block_size) // model.block_size
+        if n < len(frames) // 2:
+            raise InputError(f"the target audio ({len(t)} samples) is much shorter than the input "
+                             f"({len(frames) * model.block_size}); give the processed version of the same audio.")
+        frames, truth = frames[:n], t[:n * model.block_size].reshape(n, model.output_size)
+    classes = None if labels is None else check_labels(model, labels, len(frames))
+    return frames, truth, classes
+
+
 def table(result: dict) -> str:
-    """Return the bench result as a text table (times in microseconds per callback)."""
+    """Return the bench result as text: a timing table (microseconds per callback) and an accuracy table."""
     r = result
     lines = [f"{r['model']}: {r['block']}-sample callbacks at {r['sample_rate']:g} Hz (budget "
-             f"{r['block'] / r['sample_rate'] * 1e6:.1f} us), {r['mode']} mode, {r['seconds']:g} s; weights "
-             f"{r['static']['weight_bytes']} B, state {r['static']['state_bytes']} B",
+             f"{r['block'] / r['sample_rate'] * 1e6:.1f} us), {r['mode']} mode, {r['seconds']:g} s of "
+             f"{r['input']}; weights {r['static']['weight_bytes']} B, state {r['static']['state_bytes']} B",
              f"{'engine':<12} {'mean':>8} {'median':>8} {'p99':>8} {'max':>8} {'jitter':>8} {'ns/smp':>8} "
              f"{'load':>7} {'worst':>7} {'misses':>8} {'first':>8} {'RSS peak':>9}"]
     for name, s in r["engines"].items():
@@ -119,4 +180,32 @@ def table(result: dict) -> str:
                      f"{100 * s['load_mean']:>6.1f}% {100 * s['load_worst']:>6.1f}% "
                      f"{s['deadline_misses']:>8} {us['first_call_ns']:>8.1f} "
                      f"{s['memory']['rss_peak'] / 2**20:>7.0f}MB")
+        if "native" in s:
+            n = s["native"]
+            lines.append(f"{'  timed in C':<12} {n['mean_ns'] / 1000:>8.1f} {n['median_ns'] / 1000:>8.1f} "
+                         f"{n['p99_ns'] / 1000:>8.1f} {n['max_ns'] / 1000:>8.1f} {'':>8} "
+                         f"{n['mean_ns'] / r['block']:>8.0f} {100 * n['load_mean']:>6.1f}% {100 * n['load_worst']:>6.1f}%")
+    lines += ["", accuracy_table(r)]
+    return "\n".join(lines)
+
+
+def accuracy_table(result: dict) -> str:
+    """Return each engine's error against the reference (and the target or labels when given)."""
+    rows = {name: s["accuracy"] for name, s in result["engines"].items() if "accuracy" in s}
+    first = next(iter(rows.values()), {})
+    head = f"{'engine':<12} {'max abs vs ref':>14} {'ESR vs ref':>10}"
+    if "vs_target" in first:
+        head += f" {'ESR vs target':>13} {'MSE vs target':>13} {'max abs':>8}"
+    if "classes" in first:
+        head += f" {'accuracy':>8} {'F1 macro':>8} {'agree w/ ref':>12}"
+    lines = ["accuracy of each engine's output" + (" (classes: arg-max per frame)" if "classes" in first else ""), head]
+    for name, a in rows.items():
+        line = f"{name:<12} {a['vs_reference']['max_abs']:>14.2e} {a['vs_reference']['esr']:>10.2e}"
+        if "vs_target" in a:
+            t = a["vs_target"]
+            line += f" {t['esr']:>13.4f} {t['mse']:>13.3e} {t['max_abs']:>8.3f}"
+        if "classes" in a:
+            c = a["classes"]
+            line += f" {c['accuracy']:>8.4f} {c['f1_macro']:>8.4f} {c['agreement_with_reference']:>12.4f}"
+        lines.append(line)
     return "\n".join(lines)

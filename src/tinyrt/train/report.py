@@ -43,13 +43,27 @@ def _audio(src: str) -> str:
     return f'<audio controls preload="none" src="{html.escape(src)}"></audio>'
 
 
-def write_report(out: Path, rows: list, data: dict, written: dict, elapsed: float, quick: bool = False) -> str:
+def _bench_part(benches: list, sections) -> str:
+    if not benches:
+        return ""
+    return ("<h2>Real-time benchmark</h2><p>Each trained model run on the held-out test audio in 64-sample callbacks at "
+            "48 kHz on every engine, back to back, timed per callback from Python (the C engine also timed inside "
+            "C); accuracy is each engine's output against the float64 reference and against the pedal's real "
+            "output over the continuous test audio (no warm-up left out). The same page on its own: "
+            '<a href="bench.html">bench.html</a>.</p>' + sections(benches))
+
+
+def write_report(out: Path, rows: list, data: dict, written: dict, elapsed: float, quick: bool = False,
+                 benches: list = ()) -> str:
     """Write report.html, report.json and report.txt into out; return the text summary."""
+    from ..bench.report import bench_sections
     out = Path(out)
     table = [_row_data(r) for r in rows]
     doc = {"seconds": elapsed, "quick": quick, "machine": platform.processor() or platform.machine(),
            "data": {k: v.summary() for k, v in data.items()}, "generated": {k: str(v) for k, v in written.items()},
-           "models": table, "bela_study_lstm6": STUDY}
+           "models": table, "bela_study_lstm6": STUDY,
+           "bench": [{**b, "engines": {k: {f: x for f, x in v.items() if f != "calls_ns"} for k, v in b["engines"].items()}}
+                     for b in benches]}
     (out / "report.json").write_text(json.dumps(doc, indent=1, default=str))
     text = text_table(table)
     (out / "report.txt").write_text(text + "\n")
@@ -97,6 +111,7 @@ callback at 48 kHz (1.33 ms).</p>
 <p>For context, the Bela guitar-distortion study reached these ESR-like losses with LSTM-6 on recordings of
 real pedals (not the same data, so not a like-for-like comparison):</p><ul>{study}</ul>
 <h2>Models</h2>{''.join(sections)}
+{_bench_part(benches, bench_sections)}
 <h2>Data</h2>{datasets}
 </body></html>"""
     (out / "report.html").write_text(page)
