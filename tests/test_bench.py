@@ -67,6 +67,9 @@ def test_paced_mode_and_cli(tmp_path):
     r = json.loads((tmp_path / "b.json").read_text())
     assert r["mode"] == "paced" and r["engines"]["c"]["calls"] == 187
     assert r["static"]["weight_bytes"] == model.weight_bytes
+    # the weights live in the object's read-only data; nothing is writable or zero-initialised
+    obj = r["static"]["c_object"]
+    assert obj["rodata"] >= 0.9 * model.weight_bytes and obj["text"] > 0 and obj["data"] == obj["bss"] == 0
     assert "median" in proc.stdout
 
 

@@ -83,6 +83,12 @@ def native_c(model, n_frames: int, per_call: int, sample_rate: float, block: int
             "load_mean": t["mean"] / budget, "load_worst": t["max"] / budget}
 
 
+def c_object_sizes(code) -> dict:
+    """Return the code and data bytes of a generated model compiled alone for this machine (-O3 native)."""
+    from ..c.build import build, section_sizes
+    return section_sizes(build(code.files(), f"{code.name}.o", kind="object", profile="native"))
+
+
 def static_memory(model) -> dict:
     """Return the model's weight and state sizes in bytes (float32)."""
     return {"weight_bytes": model.weight_bytes, "state_bytes": 4 * model.state_floats, "parameters": model.n_params}
@@ -131,6 +137,7 @@ def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_ra
         stats["accuracy"] = score(out, reference, truth, classes)
         if name == "c":
             stats["native"] = native_c(model, len(frames), per_call, rate, block)
+            result["static"]["c_object"] = c_object_sizes(engine.code)
         result["engines"][name] = stats
     return result
 
@@ -167,7 +174,9 @@ def table(result: dict) -> str:
     r = result
     lines = [f"{r['model']}: {r['block']}-sample callbacks at {r['sample_rate']:g} Hz (budget "
              f"{r['block'] / r['sample_rate'] * 1e6:.1f} us), {r['mode']} mode, {r['seconds']:g} s of "
-             f"{r['input']}; weights {r['static']['weight_bytes']} B, state {r['static']['state_bytes']} B",
+             f"{r['input']}; weights {r['static']['weight_bytes']} B, state {r['static']['state_bytes']} B"
+             + ("; C object: {text} B code, {rodata} B constants, {data} B data, {bss} B bss".format(
+                 **r["static"]["c_object"]) if "c_object" in r["static"] else ""),
              f"{'engine':<12} {'mean':>8} {'median':>8} {'p99':>8} {'max':>8} {'jitter':>8} {'ns/smp':>8} "
              f"{'load':>7} {'worst':>7} {'misses':>8} {'first':>8} {'RSS peak':>9}"]
     for name, s in r["engines"].items():

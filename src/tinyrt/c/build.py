@@ -102,3 +102,27 @@ def build(files: dict, output: str, *, kind: str = "shared", profile: str = "por
     except OSError:  # another process built the same key first
         shutil.rmtree(work, ignore_errors=True)
     return artifact
+
+
+def section_sizes(artifact, size_tool: str = "size") -> dict:
+    """Return the bytes of code (text), read-only data (rodata), data and bss in a compiled object.
+
+    Read with binutils' ``size -A`` (``arm-none-eabi-size`` for a Cortex-M build); flash holds
+    text + rodata + data, RAM holds data + bss.
+    """
+    tool = shutil.which(size_tool)
+    if tool is None:
+        raise BuildError(f"{size_tool} (binutils) is not installed; `make install` installs it.")
+    proc = subprocess.run([tool, "-A", str(artifact)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError(f"{size_tool} could not read {artifact} ({proc.stderr.strip()[:200]}).")
+    sizes = {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) < 2 or not parts[1].isdigit():
+            continue
+        name = parts[0]
+        for kind in ("text", "rodata", "data", "bss"):
+            if name == f".{kind}" or name.startswith(f".{kind}."):
+                sizes[kind] += int(parts[1])
+    return sizes
