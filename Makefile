@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# Debian packages the tests and benchmarks need: compilers (gcc, the C engine), sanitizer runtimes.
-DEB_PACKAGES := gcc libc6-dev libasan8 libubsan1 binutils
+# Debian packages the tests and benchmarks need: compilers (gcc, the C engine), sanitizer runtimes,
+# the Cortex-M cross compiler with its C library headers (device builds).
+DEB_PACKAGES := gcc libc6-dev libasan8 libubsan1 binutils gcc-arm-none-eabi libnewlib-arm-none-eabi
 
 .PHONY: demo test bench install system-deps clean
 
