@@ -113,7 +113,8 @@ def test_bad_options_are_refused():
 
 
 @pytest.mark.parametrize("name", ["x */ int main(void) { return 1; } /*", "for", "123abc", "Ünïcödé näme",
-                                  "", "trt_dense", "a\nb\"c\\", "#define x 1", "__reserved"])
+                                  "", "trt_dense", "a\nb\"c\\", "#define x 1", "__reserved",
+                                  "dense", "act", "common"])  # the last three once took runtime header guards
 def test_hostile_names_still_give_valid_c(name):
     m = Model([R.dense(np.random.default_rng(5), 1, 2), R.activation(np.random.default_rng(6), "tanh", 2)],
               input_size=1, name=name)

@@ -16,6 +16,9 @@ body of residual layer 6):
 same name holding the initial state (zeros, or h0/c0 from the IR): a run that does not
 feed it starts from the reset state.
 
+Every node is named ``L<path>/<op_type>_<n>`` after the layer it belongs to (``L6_0/Gemm_9``), so
+an ONNX Runtime profile can be read per layer.
+
 Numeric conventions: the IR's LSTM gates (i, f, g, o) are reordered to ONNX's (i, o, f, c), the
 GRU's (r, z, n) to ONNX's (z, r, h) with linear_before_reset=1 (PyTorch's GRU); conv1d is a
 Conv without padding over concat(history, x); GELU is the exact erf form.
@@ -43,6 +46,7 @@ class GraphBuilder:
         self.nodes = []
         self.initializers = {}
         self.states = []  # (state_in name, state_out name, initial value)
+        self.path = ""  # the layer being translated: node names start with "L<path>/"
         self._count = 0
 
     def const(self, name: str, value, dtype=np.float32) -> str:
@@ -58,7 +62,8 @@ class GraphBuilder:
     def node(self, op_type: str, inputs: list, outputs: list, **attrs) -> list:
         """Return the output names after adding one node with explicit output names."""
         self._count += 1
-        self.nodes.append(helper.make_node(op_type, inputs, outputs, name=f"{op_type}_{self._count}", **attrs))
+        self.nodes.append(helper.make_node(op_type, inputs, outputs, name=f"L{self.path}/{op_type}_{self._count}",
+                                          **attrs))
         return outputs
 
     def op(self, op_type: str, inputs: list, **attrs) -> str:
@@ -181,8 +186,11 @@ _TRANSLATE = {"dense": _dense, "lstm": _recurrent, "gru": _recurrent, "conv1d": 
 
 def translate_layers(g: GraphBuilder, layers: list, x: str, prefix: str = "") -> str:
     """Return the name of the tensor holding the output of ``layers`` applied to tensor ``x``."""
+    outer = g.path
     for i, layer in enumerate(layers):
-        x = _TRANSLATE[layer.type](g, layer, x, f"{prefix}{i}")
+        g.path = f"{prefix}{i}"
+        x = _TRANSLATE[layer.type](g, layer, x, g.path)
+    g.path = outer
     return x
 
 

@@ -10,8 +10,15 @@
  *                        one more pass times every call; prints JSON
  *   check FRAMES BLOCK   (TRT_HOOKS builds) count heap and lock calls made while processing;
  *                        prints JSON
+ *   profile FRAMES BLOCK (TRT_PROFILE builds, -DTRT_PROF_REGIONS=number of layers) time every
+ *                        layer of one pass over FRAMES frames in calls of BLOCK frames; prints
+ *                        JSON: each region's ns in every call and its count, the timer's own
+ *                        cost and the pass time
  * Timing uses clock_gettime(CLOCK_MONOTONIC) around the whole pass, so the clock's own cost
- * does not pollute ns per sample; the per-call pass gives the distribution.
+ * does not pollute ns per sample; the per-call pass gives the distribution. The profile
+ * command cannot avoid it (two clock reads per layer per frame), so it measures what an empty
+ * pair of hooks costs, seen from inside a region and from an enclosing one, for the caller to
+ * subtract.
  */
 #ifndef _GNU_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -85,6 +92,37 @@ static double now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
+
+#ifdef TRT_PROFILE
+/* The hooks the generated code calls around each layer when built with -DTRT_PROFILE. Region
+ * TRT_PROF_REGIONS holds empty pairs and region TRT_PROF_REGIONS + 1 encloses them: together
+ * they give the timer's own cost. Not inlined, so the calibration pays the same call as the
+ * model's code in its own file. */
+#if defined(__GNUC__)
+#define TRT_NOINLINE __attribute__((noinline))
+#else
+#define TRT_NOINLINE
+#endif
+#define PROF_N (TRT_PROF_REGIONS + 2)
+void trt_prof_begin(int region);
+void trt_prof_end(int region);
+static long long prof_t0[PROF_N], prof_ns[PROF_N], prof_count[PROF_N];
+
+static long long prof_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + (long long)ts.tv_nsec;
+}
+
+TRT_NOINLINE void trt_prof_begin(int region) { prof_t0[region] = prof_now(); }
+
+TRT_NOINLINE void trt_prof_end(int region)
+{
+    prof_ns[region] += prof_now() - prof_t0[region];
+    prof_count[region]++;
+}
+#endif
 
 static unsigned long long rng_state;
 
@@ -223,6 +261,68 @@ static int cmd_check(long frames, long block)
 }
 #endif
 
+#ifdef TRT_PROFILE
+/* One calibration round of n empty hook pairs: returns the mean ns a region's own pair adds to
+ * it (*inner) and the mean ns a nested pair adds to the region enclosing it (*pair). */
+static void prof_calibrate(long n, double *inner, double *pair)
+{
+    long i;
+    memset(prof_ns, 0, sizeof prof_ns);
+    trt_prof_begin(TRT_PROF_REGIONS + 1);
+    for (i = 0; i < n; i++) {
+        trt_prof_begin(TRT_PROF_REGIONS);
+        trt_prof_end(TRT_PROF_REGIONS);
+    }
+    trt_prof_end(TRT_PROF_REGIONS + 1);
+    *inner = (double)prof_ns[TRT_PROF_REGIONS] / (double)n;
+    *pair = (double)prof_ns[TRT_PROF_REGIONS + 1] / (double)n - *inner / (double)n;
+}
+
+static int cmd_profile(long frames, long block)
+{
+    enum { ROUNDS = 7 };
+    long n_calls = frames / block, c;
+    float *x = noise(frames * M_IN);
+    float *y = malloc((size_t)(frames * M_OUT) * sizeof *y);
+    long long *call_ns = malloc((size_t)(n_calls * TRT_PROF_REGIONS) * sizeof *call_ns);
+    M_STATE *s = new_state();
+    double inner[ROUNDS], pair[ROUNDS], t0, pass;
+    int r, k;
+    if (!y || !call_ns || !s || n_calls < 1) fail("bad arguments or out of memory");
+    M_RESET(s);
+    for (c = 0; c < n_calls; c++) M_PROCESS(s, x + c * block * M_IN, y + c * block * M_OUT, (int)block);
+    for (r = 0; r < ROUNDS; r++) prof_calibrate(20000, &inner[r], &pair[r]);
+    qsort(inner, ROUNDS, sizeof *inner, cmp_double);
+    qsort(pair, ROUNDS, sizeof *pair, cmp_double);
+    memset(prof_ns, 0, sizeof prof_ns);
+    memset(prof_count, 0, sizeof prof_count);
+    M_RESET(s);
+    t0 = now_ns();
+    for (c = 0; c < n_calls; c++) {
+        M_PROCESS(s, x + c * block * M_IN, y + c * block * M_OUT, (int)block);
+        for (k = 0; k < TRT_PROF_REGIONS; k++) call_ns[c * TRT_PROF_REGIONS + k] = prof_ns[k];
+    }
+    pass = now_ns() - t0;
+    printf("{\"frames\": %ld, \"block\": %ld, \"calls\": %ld, \"pass_ns\": %.0f, \"timer_inner_ns\": %.2f, "
+           "\"timer_pair_ns\": %.2f, \"count\": [", n_calls * block, block, n_calls, pass, inner[ROUNDS / 2],
+           pair[ROUNDS / 2]);
+    for (k = 0; k < TRT_PROF_REGIONS; k++) printf("%s%lld", k ? ", " : "", prof_count[k]);
+    printf("], \"call_ns\": [");  /* per region, each call's ns */
+    for (k = 0; k < TRT_PROF_REGIONS; k++) {
+        for (c = 0; c < n_calls; c++) {
+            long long before = c ? call_ns[(c - 1) * TRT_PROF_REGIONS + k] : 0;
+            printf("%s%lld", c ? ", " : (k ? "], [" : "["), call_ns[c * TRT_PROF_REGIONS + k] - before);
+        }
+    }
+    printf("]], \"checksum\": %.6g}\n", (double)y[frames * M_OUT - 1]);
+    free(x);
+    free(y);
+    free(call_ns);
+    free(s);
+    return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     if (argc == 5 && !strcmp(argv[1], "run")) return cmd_run(argv[2], argv[3], strtoull(argv[4], NULL, 10));
@@ -230,6 +330,10 @@ int main(int argc, char **argv)
 #ifdef TRT_HOOKS
     if (argc == 4 && !strcmp(argv[1], "check")) return cmd_check(atol(argv[2]), atol(argv[3]));
 #endif
-    fprintf(stderr, "usage: %s run IN OUT SEED | time FRAMES BLOCK REPS | check FRAMES BLOCK\n", argv[0]);
+#ifdef TRT_PROFILE
+    if (argc == 4 && !strcmp(argv[1], "profile")) return cmd_profile(atol(argv[2]), atol(argv[3]));
+#endif
+    fprintf(stderr, "usage: %s run IN OUT SEED | time FRAMES BLOCK REPS | check FRAMES BLOCK | profile FRAMES BLOCK\n",
+            argv[0]);
     return 2;
 }

@@ -55,6 +55,18 @@ def time(model, frames: int, block: int, reps: int = 5, **options) -> dict:
     return json.loads(_run([harness(model, **options), "time", frames, block, reps], "timing"))
 
 
+def profile_harness(model, *, profile: str = "native", **codegen_options) -> tuple:
+    """Return (instrumented harness executable, layer path of each timed region), built and cached."""
+    code = generate(model, **codegen_options)
+    flags = ["-DTRT_PROFILE", f"-DTRT_PROF_REGIONS={len(code.regions)}"]
+    return build_harness(code, profile=profile, extra_flags=flags), list(code.regions)
+
+
+def layer_times(exe: Path, frames: int, block: int) -> dict:
+    """Return an instrumented harness's profile JSON: each region's ns per call and count, the timer's cost."""
+    return json.loads(_run([exe, "profile", frames, block], "profiling layers"))
+
+
 def check_code(code: CCode, frames: int = 4096, block: int = 64) -> dict:
     """Return heap and lock call counts seen during process calls of generated code, and its symbols."""
     result = json.loads(_run([build_harness(code, hooks=True), "check", frames, block], "checking"))
