@@ -20,6 +20,7 @@ bench: install
 	$(PY) benchmarks/callbacks.py --out bench-out
 	$(VENV)/bin/tinyrt sweep --cell lstm --json bench-out/sweep_lstm.json --plot bench-out/sweep_lstm.png
 	$(VENV)/bin/tinyrt sweep --cell gru --json bench-out/sweep_gru.json --plot bench-out/sweep_gru.png
+	$(PY) benchmarks/zoo.py --out bench-out
 	$(PY) benchmarks/quality.py --out bench-out
 	$(PY) benchmarks/report.py --out bench-out
 

@@ -201,6 +201,41 @@ def cmd_fit(args) -> int:
     return 0 if result["fits"] else 1
 
 
+def cmd_profile(args) -> int:
+    """Print per-layer time per callback on each engine; write JSON, speedscope and folded stacks if asked."""
+    from .bench.profile import profile, profile_table, write_folded, write_speedscope
+    model = _load(args.model)
+    result = profile(model, _engine_list(args.engines), args.sr, args.block, args.seconds)
+    print(profile_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.json}")
+    for path, write in ((args.speedscope, write_speedscope), (args.folded, write_folded)):
+        if path:
+            print(f"wrote {write(result, path)}")
+    return 0
+
+
+def cmd_zoo(args) -> int:
+    """Check and time the model zoo's blocks on each engine; print the table, exit 1 if any engine disagreed."""
+    from .bench.zoo import BLOCKS, bench_zoo, block_list, zoo_table
+    if args.list:
+        print(block_list())
+        return 0
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    result = bench_zoo(args.blocks or ";".join(BLOCKS), engines, args.sr, args.block, args.seconds,
+                       log=lambda line: print(line, flush=True))
+    print(zoo_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    failed = [f"{name} on {b['name']}" for b in result["blocks"] for name, cell in b["engines"].items()
+              if "failed" in cell]
+    if failed:
+        print(f"tinyrt: output disagrees with the reference for {'; '.join(failed)}.", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_train(args) -> int:
     """Train the model a TOML configuration describes."""
     from .train import load_config, train
@@ -332,6 +367,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=float, default=0.7, help="worst-case load limit (default 0.7)")
     s.add_argument("--json", help="also write the verdict as JSON here")
     s.set_defaults(func=cmd_fit)
+
+    s = sub.add_parser("profile", help="per-layer time per callback on the C engine, ONNX Runtime and torch")
+    s.add_argument("model")
+    s.add_argument("--engines", default="c,onnxruntime,torch")
+    s.add_argument("--sr", type=float, help="sample rate in Hz (default: the model's, else 48000)")
+    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=float, default=2.0, help="seconds of audio per engine (default 2)")
+    s.add_argument("--json", help="also write the results as JSON here")
+    s.add_argument("--speedscope", help="also write a flamegraph for speedscope.app here (.speedscope.json)")
+    s.add_argument("--folded", help="also write folded stacks here (flamegraph.pl input, ns per callback)")
+    s.set_defaults(func=cmd_profile)
+
+    s = sub.add_parser("zoo", help="check and time composable blocks (matvec, conv, RNNs, MLPs, transformer, ...) "
+                                   "on every engine")
+    which = s.add_mutually_exclusive_group()
+    which.add_argument("--blocks", help="blocks and sizes, like 'matvec:in=64,out=64;lstm:hidden=32' "
+                                        "(default: every kind at its default sizes)")
+    which.add_argument("--list", action="store_true", help="list the block kinds, their sizes and defaults")
+    s.add_argument("--engines", default="reference,c,onnxruntime,torch,torchscript")
+    s.add_argument("--sr", type=float, default=48000.0, help="sample rate in Hz (default 48000)")
+    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=float, default=1.0, help="seconds of audio per block and engine (default 1)")
+    s.add_argument("--json", help="also write the results as JSON here")
+    s.set_defaults(func=cmd_zoo)
 
     s = sub.add_parser("train", help="train an effect model from paired audio (TOML config)")
     s.add_argument("config", help="TOML configuration ([data], [model], [loss], [train])")
