@@ -183,3 +183,15 @@ def test_classifier_accuracy_and_f1_with_known_answers(tmp_path):
          message="give one label per frame: 2000 frames")
     (tmp_path / "bad.npy").write_text("not numpy")
     fail("bench", path, "--features", tmp_path / "bad.npy", message="cannot read the features file")
+
+
+def test_warmup_calls_run_untimed_and_leave_no_state():
+    model = R.effect_model(np.random.default_rng(9), "lstm", 8)
+    cold = bench(model, ("torchscript",), 48000, 64, 0.2)
+    warm = bench(model, ("torchscript",), 48000, 64, 0.2, warmup=20)
+    assert warm["warmup_calls"] == 20 and warm["engines"]["torchscript"]["calls"] == cold["engines"]["torchscript"]["calls"]
+    # the state is reset after the warm-up: the same output, to the last bit, as without it
+    assert (warm["engines"]["torchscript"]["accuracy"] == cold["engines"]["torchscript"]["accuracy"])
+    assert "after 20 untimed calls" in table(warm)
+    with pytest.raises(InputError, match="--warmup must be 0 or more calls, got -1"):
+        bench(model, ("c",), 48000, 64, 0.2, warmup=-1)

@@ -128,7 +128,8 @@ def cmd_bench(args) -> int:
     rate = args.sr or model.sample_rate
     given = {"audio": _bench_wav(args.input, rate, "input"), "target": _bench_wav(args.target, rate, "target"),
              "features": _npy(args.features, "features"), "labels": _npy(args.labels, "labels")}
-    result = bench(model, _engine_list(args.engines), args.sr, args.block, args.seconds, args.mode, **given)
+    result = bench(model, _engine_list(args.engines), args.sr, args.block, args.seconds, args.mode,
+                   warmup=args.warmup, **given)
     print(table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
@@ -347,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", help="a .npy array of one class index per frame: accuracy and F1 per engine")
     s.add_argument("--json", help="also write the results as JSON here")
     s.add_argument("--html", help="also write a report page (tables, latency histograms, comparison) here")
+    s.add_argument("--warmup", type=int, default=0,
+                   help="untimed calls before timing, as a host runs before going live (default 0)")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("sweep", help="largest LSTM/GRU meeting the budget per host and model block size")

@@ -40,12 +40,15 @@ def _spin_until(deadline: int) -> None:
 
 
 def time_engine(engine, frames: np.ndarray, per_call: int, sample_rate: float, block: int, mode: str = "flat",
-                out: np.ndarray | None = None) -> dict:
+                out: np.ndarray | None = None, warmup: int = 0) -> dict:
     """Return callback statistics and memory of one engine over frames in calls of per_call frames.
 
     When ``out`` is given (frames x output size), each call's output is stored there, outside the
-    timed region. The per-call times are kept under ``calls_ns`` for histograms.
+    timed region. The per-call times are kept under ``calls_ns`` for histograms. ``warmup`` calls
+    run first, untimed, and the state is reset after them (what a host does before going live).
     """
+    for k in range(warmup):
+        engine.process(frames[(k % max(len(frames) // per_call, 1)) * per_call:][:per_call])
     n_calls = len(frames) // per_call
     calls = np.empty(n_calls)
     late = np.empty(n_calls) if mode == "paced" else None
@@ -96,7 +99,7 @@ def static_memory(model) -> dict:
 
 def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_rate: float | None = None, block: int = 64,
           seconds: float = 5.0, mode: str = "flat", seed: int = 0, audio=None, target=None, features=None,
-          labels=None) -> dict:
+          labels=None, warmup: int = 0) -> dict:
     """Return per-engine callback statistics and accuracy of a model at a sample rate and host block size.
 
     The input is the built-in test signal (``seconds`` long), or the given ``audio`` (samples at the
@@ -114,6 +117,8 @@ def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_ra
         raise InputError(f"{model.name} runs at {model.sample_rate:g} Hz, not {rate:g} Hz.")
     if seconds <= 0:
         raise InputError(f"--seconds must be positive, got {seconds:g}.")
+    if warmup < 0:
+        raise InputError(f"--warmup must be 0 or more calls, got {warmup}.")
     per_call = host_frames(model, block)
     frames, truth, classes = _inputs(model, rate, block, seconds, seed, audio, target, features, labels)
     frames = frames[:len(frames) // per_call * per_call]
@@ -123,7 +128,7 @@ def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_ra
     classes = None if classes is None else classes[:len(frames)]
     reference = model.reference().process(frames)
     result = {"model": model.name, "sample_rate": rate, "block": block, "mode": mode,
-              "seconds": len(frames) * model.block_size / rate, "input": "built-in test signal" if audio is None
+              "seconds": len(frames) * model.block_size / rate, "warmup_calls": warmup, "input": "built-in test signal" if audio is None
               and features is None else "given", "static": static_memory(model), "engines": {}}
     for name in engines:
         try:
@@ -133,7 +138,7 @@ def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_ra
             result["engines"][name] = {"not_run": str(exc)}
             continue
         out = np.empty((len(frames), model.output_size), dtype=np.float32)
-        stats = time_engine(engine, frames, per_call, rate, block, mode, out=out)
+        stats = time_engine(engine, frames, per_call, rate, block, mode, out=out, warmup=warmup)
         stats["accuracy"] = score(out, reference, truth, classes)
         if name == "c":
             stats["native"] = native_c(model, len(frames), per_call, rate, block)
@@ -173,7 +178,8 @@ def table(result: dict) -> str:
     """Return the bench result as text: a timing table (microseconds per callback) and an accuracy table."""
     r = result
     lines = [f"{r['model']}: {r['block']}-sample callbacks at {r['sample_rate']:g} Hz (budget "
-             f"{r['block'] / r['sample_rate'] * 1e6:.1f} us), {r['mode']} mode, {r['seconds']:g} s of "
+             f"{r['block'] / r['sample_rate'] * 1e6:.1f} us), {r['mode']} mode, "
+             f"{'after %d untimed calls, ' % r['warmup_calls'] if r.get('warmup_calls') else ''}{r['seconds']:g} s of "
              f"{r['input']}; weights {r['static']['weight_bytes']} B, state {r['static']['state_bytes']} B"
              + ("; C object: {text} B code, {rodata} B constants, {data} B data, {bss} B bss".format(
                  **r["static"]["c_object"]) if "c_object" in r["static"] else ""),
