@@ -141,7 +141,7 @@ def test_accuracy_against_a_target_with_a_known_error(tmp_path):
         assert a["vs_reference"]["max_abs"] < 1e-5
         assert a["vs_target"]["esr"] == pytest.approx((0.1 / 1.1) ** 2, rel=1e-4)
         assert a["vs_target"]["max_abs"] == pytest.approx(0.1 * np.abs(y).max(), rel=1e-3)
-    assert r["input"] == "given" and r["seconds"] == pytest.approx(len(x) // 64 * 64 / 48000)
+    assert r["input"] == "given audio" and r["seconds"] == pytest.approx(len(x) // 64 * 64 / 48000)
     # the same through the CLI, with the HTML report
     path = model.save(tmp_path / "m.tinyrt")
     write_wav(tmp_path / "x.wav", x, 48000)

@@ -119,7 +119,7 @@ def test_demo_quick(tmp_path):
     # the benchmark of every trained model on every engine, scored on the test audio
     assert [b["model"] for b in report["bench"]] == names and "Real-time benchmark" in html
     for b in report["bench"]:
-        assert set(b["engines"]) == {"c", "onnxruntime", "torch", "torchscript"} and b["input"] == "given"
+        assert set(b["engines"]) == {"c", "onnxruntime", "torch", "torchscript"} and b["input"] == "given audio"
         esr = [s["accuracy"]["vs_target"]["esr"] for s in b["engines"].values()]
         assert max(s["accuracy"]["vs_reference"]["max_abs"] for s in b["engines"].values()) < 1e-5
         assert max(esr) == pytest.approx(min(esr), rel=1e-3)

@@ -67,7 +67,8 @@ def _bench(row: dict, seconds: float) -> dict:
     test, model = row["test"], row["model"]
     n = int(seconds * RATE)
     clean, target = (np.concatenate([getattr(p, k) for p in test])[:n] for k in ("clean", "target"))
-    result = bench(model, ("c", "onnxruntime", "torch", "torchscript"), RATE, HOST_BLOCK, audio=clean, target=target)
+    result = bench(model, ("c", "onnxruntime", "torch", "torchscript"), RATE, HOST_BLOCK, audio=clean, target=target,
+                   warmup=10)
     _log("  " + table(result).replace("\n", "\n  "))
     return result
 

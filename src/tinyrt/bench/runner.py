@@ -128,8 +128,9 @@ def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_ra
     classes = None if classes is None else classes[:len(frames)]
     reference = model.reference().process(frames)
     result = {"model": model.name, "sample_rate": rate, "block": block, "mode": mode,
-              "seconds": len(frames) * model.block_size / rate, "warmup_calls": warmup, "input": "built-in test signal" if audio is None
-              and features is None else "given", "static": static_memory(model), "engines": {}}
+              "seconds": len(frames) * model.block_size / rate, "warmup_calls": warmup,
+              "input": "given audio" if audio is not None else "given features" if features is not None
+              else "built-in test signal", "static": static_memory(model), "engines": {}}
     for name in engines:
         try:
             # the C engine as deployed on this machine: built for its CPU (-O3 -march=native)

@@ -47,8 +47,8 @@ def _bench_part(benches: list, sections) -> str:
     if not benches:
         return ""
     return ("<h2>Real-time benchmark</h2><p>Each trained model run on the held-out test audio in 64-sample callbacks at "
-            "48 kHz on every engine, back to back, timed per callback from Python (the C engine also timed inside "
-            "C); accuracy is each engine's output against the float64 reference and against the pedal's real "
+            "48 kHz on every engine, back to back after 10 untimed calls (TorchScript optimises itself during its "
+            "first calls), timed per callback from Python (the C engine also timed inside C); accuracy is each engine's output against the float64 reference and against the pedal's real "
             "output over the continuous test audio (no warm-up left out). The same page on its own: "
             '<a href="bench.html">bench.html</a>.</p>' + sections(benches))
 
