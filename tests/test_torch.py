@@ -363,8 +363,9 @@ def test_options_name_sample_rate_block_size():
 
 
 def test_a_hidden_change_is_caught_by_the_example_check():
+    torch.manual_seed(0)  # unseeded weights once gave outputs small enough to hide a 0.1 % change
     lin = nn.Linear(2, 2)
-    lin.register_forward_hook(lambda module, inputs, out: out * 1.001)
+    lin.register_forward_hook(lambda module, inputs, out: out + 0.01)
     with pytest.raises(ModelError, match=r"differs from Sequential on example_input by up to [0-9.e-]+ \(more than"):
         from_torch(nn.Sequential(lin, nn.Tanh()), torch.ones(5, 2) * 3)
 
