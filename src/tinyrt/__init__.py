@@ -8,6 +8,8 @@ from . import data, train  # noqa: E402  (tinyrt.train(config) trains; tinyrt.da
 
 __version__ = "0.1.0"
 
+from .classic import CModel, convert  # noqa: E402  (after __version__, which the generated C carries)
+
 
 def load(path, **options) -> Model:
     """Return the IR of any model file tinyrt reads (.tinyrt, .nam, RTNeural or CoreAudioML JSON)."""
@@ -16,4 +18,4 @@ def load(path, **options) -> Model:
 
 __all__ = ["Backend", "backend", "export", "Error", "BuildError", "DependencyError", "FormatError",
            "InputError", "ModelError", "UnsupportedError", "from_file", "from_torch", "Layer", "Model",
-           "load", "data", "train", "__version__"]
+           "load", "data", "train", "convert", "CModel", "__version__"]

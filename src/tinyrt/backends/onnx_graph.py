@@ -28,6 +28,8 @@ from __future__ import annotations
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
+from ..errors import UnsupportedError
+
 MIN_OPSET = 13   # Squeeze/Unsqueeze with axes as inputs, Softmax over one axis
 GELU_OPSET = 20  # first opset with a Gelu operator
 STATE_IN, STATE_OUT = "state_in_", "state_out_"
@@ -189,6 +191,9 @@ def translate_layers(g: GraphBuilder, layers: list, x: str, prefix: str = "") ->
     outer = g.path
     for i, layer in enumerate(layers):
         g.path = f"{prefix}{i}"
+        if layer.type not in _TRANSLATE:
+            raise UnsupportedError(f"layer {g.path} ({layer.type}) has no ONNX form in tinyrt; run it on the "
+                                   f"C engine or the reference.")
         x = _TRANSLATE[layer.type](g, layer, x, g.path)
     g.path = outer
     return x

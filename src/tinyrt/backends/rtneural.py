@@ -142,6 +142,8 @@ def _entries(layers: list, prefix: str) -> list:
     out, i = [], 0
     while i < len(layers):
         layer, path = layers[i], f"{prefix}{i}"
+        if layer.type not in _CONVERT:
+            raise _unsupported(layer, path, "RTNeural has no such layer")
         entries = _CONVERT[layer.type](layer, path)
         following = layers[i + 1] if i + 1 < len(layers) else None
         if layer.type in ("dense", "conv1d") and _foldable(following):

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..errors import UnsupportedError
 from ..ir import Layer
 
 
@@ -387,4 +388,7 @@ _BUILDERS = {"dense": Dense, "lstm": LSTMLayer, "gru": GRULayer, "conv1d": Causa
 
 def build(layer: Layer) -> nn.Module:
     """Return the streaming PyTorch module for one IR layer."""
+    if layer.type not in _BUILDERS:
+        raise UnsupportedError(f"a {layer.type} layer has no PyTorch form in tinyrt; run it on the C engine "
+                               f"or the reference.")
     return _BUILDERS[layer.type].from_layer(layer)

@@ -5,6 +5,16 @@ frame per time step. Recurrent layers and conv1d keep state across steps. Conven
 PyTorch: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with the reset gate applied after
 the recurrent matmul, conv1d weights are (out, in/groups, kernel) applied causally
 (``y[t] = sum_k w[..., k] x[t - (kernel-1-k) * dilation]``), dense weights are (out, in).
+
+``tree_ensemble`` holds decision trees the way scikit-learn evaluates them (one frame = one
+feature vector, no state): node arrays ``feature``, ``threshold``, ``left``, ``right``, ``leaf``
+(integers stored exactly in float32; -1 where a field does not apply), trees listed one after
+another with every child after its parent, ``root`` and first ``output`` column per tree. A
+split goes left when ``x[feature] <= threshold``. Leaf row r of ``value`` is added to the
+outputs in tree order, in float64: the exact float64 leaf value is ``(value + value_lo[..., 0])
++ value_lo[..., 1]`` (three float32 parts), likewise ``bias``. ``combine`` is ``sum`` (bias plus
+the leaves: gradient boosting), ``mean`` (the sum divided by the number of trees: forests) or
+``isolation`` (IsolationForest's score_samples: ``-2 ** -(sum / denominator)``).
 """
 from __future__ import annotations
 
@@ -62,6 +72,16 @@ class LayerSpec:
 
 def _features(p: dict) -> int:
     return p["features"]
+
+
+TREE_COMBINE = ("sum", "mean", "isolation")
+
+
+def _tree_shapes(p: dict) -> dict:
+    nodes, trees, rows, width, outputs = p["nodes"], p["trees"], p["leaves"], p["leaf_width"], p["outputs"]
+    return {"feature": (nodes,), "threshold": (nodes,), "left": (nodes,), "right": (nodes,), "leaf": (nodes,),
+            "root": (trees,), "output": (trees,), "value": (rows, width), "value_lo": (rows, width, 2),
+            "bias": (outputs,), "bias_lo": (outputs, 2)}
 
 
 SPECS: dict[str, LayerSpec] = {
@@ -122,6 +142,14 @@ SPECS: dict[str, LayerSpec] = {
         weights=lambda p: {},
         in_features=_features,
         out_features=_features,
+    ),
+    "tree_ensemble": LayerSpec(
+        params={"features": Param(int, REQUIRED), "outputs": Param(int, REQUIRED), "trees": Param(int, REQUIRED),
+                "nodes": Param(int, REQUIRED), "leaves": Param(int, REQUIRED), "leaf_width": Param(int, 1),
+                "combine": Param(str, "sum"), "denominator": Param(float, 1.0)},
+        weights=_tree_shapes,
+        in_features=_features,
+        out_features=lambda p: p["outputs"],
     ),
 }
 

@@ -202,8 +202,54 @@ class _Gain:
         return x * self.gain
 
 
+def join64(hi, lo) -> np.ndarray:
+    """Return the float64 values stored as float32 parts: (hi + lo[..., 0]) + lo[..., 1]."""
+    return (np.asarray(hi, np.float64) + lo[..., 0].astype(np.float64)) + lo[..., 1].astype(np.float64)
+
+
+class _TreeEnsemble:
+    """Trees as scikit-learn evaluates them: x <= threshold goes left; leaf rows summed in tree order."""
+
+    def __init__(self, layer):
+        p, w = layer.params, layer.weights
+        self.feature, self.left, self.right, self.leaf, self.root, self.output = (
+            w[k].astype(np.int64) for k in ("feature", "left", "right", "leaf", "root", "output"))
+        self.threshold = w["threshold"].astype(np.float64)
+        self.value, self.bias = join64(w["value"], w["value_lo"]), join64(w["bias"], w["bias_lo"])
+        self.width, self.combine, self.denominator = p["leaf_width"], p["combine"], p["denominator"]
+
+    def reset(self):
+        pass
+
+    def leaves(self, x) -> np.ndarray:
+        """Return the leaf row each tree reaches for each frame, shape (T, trees)."""
+        rows = np.arange(len(x))
+        out = np.empty((len(x), len(self.root)), dtype=np.int64)
+        for t, root in enumerate(self.root):
+            node = np.full(len(x), root)
+            split = self.left[node] >= 0
+            while split.any():
+                go_left = x[rows, np.maximum(self.feature[node], 0)] <= self.threshold[node]
+                node = np.where(split, np.where(go_left, self.left[node], self.right[node]), node)
+                split = self.left[node] >= 0
+            out[:, t] = self.leaf[node]
+        return out
+
+    def process(self, x):
+        acc = np.tile(self.bias, (len(x), 1))
+        for t, rows in enumerate(self.leaves(x).T):
+            acc[:, self.output[t]:self.output[t] + self.width] += self.value[rows]
+        if self.combine == "mean":
+            acc /= len(self.root)
+        elif self.combine == "isolation":
+            r = acc / self.denominator if self.denominator != 0 else np.ones_like(acc)
+            acc = -(2 ** -r)
+        return acc
+
+
 _STEPS = {"dense": _Dense, "lstm": _LSTM, "gru": _GRU, "conv1d": _Conv1d,
-          "activation": _Activation, "batchnorm": _BatchNorm, "residual": _Residual, "gain": _Gain}
+          "activation": _Activation, "batchnorm": _BatchNorm, "residual": _Residual, "gain": _Gain,
+          "tree_ensemble": _TreeEnsemble}
 
 
 def make_step(layer):

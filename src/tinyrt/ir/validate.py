@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from .layers import ACTIVATIONS, REQUIRED, SPECS
+from .layers import ACTIVATIONS, REQUIRED, SPECS, TREE_COMBINE
 
 MAX_FEATURES = 1 << 16
+MAX_TREE_NODES = 1 << 24  # node and leaf indices are stored in float32, exact up to 2**24
 
 
 def _where(layer, path: str) -> str:
@@ -25,8 +26,9 @@ def _check_params(layer, where: str) -> None:
         if p.kind is int:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise ModelError(f"{where}: parameter '{key}' must be an integer, got {value!r}.")
-            if key != "num_parameters" and not 1 <= value <= MAX_FEATURES:
-                raise ModelError(f"{where}: parameter '{key}' = {value} is outside 1..{MAX_FEATURES}.")
+            limit = MAX_TREE_NODES if layer.type == "tree_ensemble" and key in ("nodes", "leaves") else MAX_FEATURES
+            if key != "num_parameters" and not 1 <= value <= limit:
+                raise ModelError(f"{where}: parameter '{key}' = {value} is outside 1..{limit}.")
         elif p.kind is float:
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value):
                 raise ModelError(f"{where}: parameter '{key}' must be a finite number, got {value!r}.")
@@ -74,6 +76,48 @@ def _check_weights(layer, where: str) -> None:
             raise ModelError(f"{where}: weight '{key}' contains NaN or infinite values.")
 
 
+def _indices(layer, key: str, where: str) -> np.ndarray:
+    w = layer.weights[key]
+    if not np.array_equal(w, np.round(w)):
+        raise ModelError(f"{where}: weight '{key}' must hold whole numbers (indices).")
+    return w.astype(np.int64)
+
+
+def _check_trees(layer, where: str) -> None:
+    """Check a tree_ensemble: every index in range, children after their parent, leaves hold a row."""
+    p = layer.params
+    if p["combine"] not in TREE_COMBINE:
+        raise ModelError(f"{where}: parameter 'combine' = {p['combine']!r} is not one of {', '.join(TREE_COMBINE)}.")
+    if p["leaf_width"] > p["outputs"]:
+        raise ModelError(f"{where}: parameter 'leaf_width' = {p['leaf_width']} is more than outputs = {p['outputs']}.")
+    if p["combine"] == "isolation" and p["outputs"] != 1:
+        raise ModelError(f"{where}: an isolation ensemble has exactly 1 output, not {p['outputs']}.")
+    if p["denominator"] < 0:
+        raise ModelError(f"{where}: parameter 'denominator' must not be negative.")
+    ix = {k: _indices(layer, k, where) for k in ("feature", "left", "right", "leaf", "root", "output")}
+    n = p["nodes"]
+    split = ix["left"] >= 0
+    checks = [
+        ("feature", np.where(split, (ix["feature"] < 0) | (ix["feature"] >= p["features"]), ix["feature"] != -1),
+         f"is not a feature index below {p['features']} at a split node (or -1 at a leaf)"),
+        ("left", np.where(split, ix["left"] <= np.arange(n), ix["left"] != -1) | (ix["left"] >= n),
+         "does not point to a node after it (or is not -1 at a leaf)"),
+        ("right", np.where(split, (ix["right"] <= np.arange(n)) | (ix["right"] >= n), ix["right"] != -1),
+         "does not point to a node after it (or is not -1 at a leaf)"),
+        ("leaf", np.where(split, ix["leaf"] != -1, (ix["leaf"] < 0) | (ix["leaf"] >= p["leaves"])),
+         f"is not a row below {p['leaves']} at a leaf (or -1 at a split node)"),
+        ("root", (ix["root"] < 0) | (ix["root"] >= n), f"is not a node index below {n}"),
+        ("output", (ix["output"] < 0) | (ix["output"] > p["outputs"] - p["leaf_width"]),
+         f"is not a first output column in 0..{p['outputs'] - p['leaf_width']}"),
+    ]
+    for key, bad, what in checks:
+        if bad.any():
+            at = int(np.argmax(bad))
+            raise ModelError(f"{where}: weight '{key}' at {at} = {ix[key][at]} {what}.")
+    if p["combine"] != "sum" and (layer.weights["bias"].any() or layer.weights["bias_lo"].any()):
+        raise ModelError(f"{where}: a '{p['combine']}' ensemble has no bias; weight 'bias' must be zero.")
+
+
 def _check_layers(layers, n_in: int, prefix: str) -> int:
     for i, layer in enumerate(layers):
         path = f"{prefix}{i}"
@@ -84,6 +128,8 @@ def _check_layers(layers, n_in: int, prefix: str) -> int:
         _check_params(layer, where)
         _check_semantics(layer, where)
         _check_weights(layer, where)
+        if layer.type == "tree_ensemble":
+            _check_trees(layer, where)
         field = next(iter(SPECS[layer.type].params))
         if layer.in_features != n_in:
             raise ModelError(f"{where}: parameter '{field}' = {layer.in_features} but the previous "

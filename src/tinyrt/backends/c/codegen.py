@@ -283,6 +283,10 @@ class _Writer:
         self.body.append(f"trt_scale({out}, {src}, {_float(layer.params['gain'])}, {n_in});")
         return out
 
+    def _tree_ensemble(self, layer, tag, src, n_in, dst):
+        from .trees import emit_tree_ensemble
+        return emit_tree_ensemble(self, layer, tag, src, n_in, dst)
+
     def _residual(self, layer, tag, src, n_in, dst):
         x = src
         for j, sub in enumerate(layer.layers):

@@ -14,7 +14,8 @@ from .codegen import CCode, generate
 
 # symbols generated model code may reference: math and memory copies, nothing that can
 # allocate, lock, wait or do I/O
-ALLOWED_SYMBOLS = frozenset({"memcpy", "memmove", "memset", "erff", "expf", "tanhf", "expm1f", "fabsf"})
+# C library calls the generated code may make in the audio thread (pow: IsolationForest's score)
+ALLOWED_SYMBOLS = frozenset({"memcpy", "memmove", "memset", "erff", "expf", "tanhf", "expm1f", "fabsf", "pow"})
 
 
 def build_harness(code: CCode, *, profile: str = "portable", hooks: bool = False, extra_flags=()) -> Path:

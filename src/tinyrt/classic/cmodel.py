@@ -1,0 +1,268 @@
+"""CModel: a classic model's generated C library, compiled and called through ctypes, one C call per batch."""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from ..backends.c.classic import ClassicSpec, header, spec_for
+from ..backends.c.codegen import c_identifier
+from ..c.build import WARNINGS, build, cache_root, section_sizes
+from ..errors import BuildError, InputError, UnsupportedError
+
+CORTEX_M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-Os"]
+PTR, INT = ctypes.c_void_p, ctypes.c_int
+
+
+def _shim(ident: str, spec: ClassicSpec) -> str:
+    """Return a C file exporting batch versions of the header's functions, and a timer, for ctypes."""
+    x = "float" if spec.scale is None else "int16_t"
+    nf, no, up = spec.tables.n_features, spec.tables.n_outputs, ident.upper()
+    task, methods = spec.info["task"], spec.info["methods"]
+    row = f"const {x} *r = x + (size_t)i * {nf};"
+
+    def batch(fn: str, out_type: str, body: str) -> str:
+        return (f"void trt_shim_{fn}(const {x} *x, int n, {out_type} *out)\n{{\n    int i;\n"
+                f"    for (i = 0; i < n; i++) {{\n        {row}\n        {body}\n    }}\n}}\n")
+
+    parts = [batch("raw", "double", f"{ident}_raw(r, out + (size_t)i * {no});")]
+    if task in ("classifier", "outlier"):
+        parts.append(batch("predict", "int", f"out[i] = {ident}_predict(r);"))
+        call = f"sink += {ident}_predict(r);"
+    elif no == 1:
+        parts.append(batch("predict", "float", f"out[i] = {ident}_predict(r);"))
+        call = f"sink += {ident}_predict(r);"
+    else:
+        parts.append(batch("predict", "float", f"{ident}_predict(r, out + (size_t)i * {no});"))
+        call = f"{{ float y[{no}]; {ident}_predict(r, y); sink += y[0]; }}"
+    if "predict_proba" in methods:
+        parts.append(batch("predict_proba", "float", f"{ident}_predict_proba(r, out + (size_t)i * {up}_N_CLASSES);"))
+    if "decision_function" in methods and task == "classifier":
+        parts.append(batch("decision_function", "float", f"{ident}_decision_function(r, out + (size_t)i * {no});"))
+    if task == "outlier":
+        parts.append(batch("decision_function", "float", f"out[i] = {ident}_decision_function(r);"))
+        parts.append(batch("score_samples", "float", f"out[i] = {ident}_score_samples(r);"))
+    if spec.scale is not None:
+        parts.append(f"void trt_shim_quantize(const float *x, int n, int16_t *out)\n{{\n    int i;\n"
+                     f"    for (i = 0; i < n; i++)\n        {ident}_quantize(x + (size_t)i * {nf}, "
+                     f"out + (size_t)i * {nf});\n}}\n")
+    parts.append(f"""/* Return the median over reps passes of the ns per {ident}_predict call over n rows. */
+double trt_shim_time(const {x} *x, int n, int reps)
+{{
+    double ns[64], key;
+    volatile double sink = 0.0;
+    struct timespec a, b;
+    int i, k, j;
+    reps = reps < 1 ? 1 : (reps > 64 ? 64 : reps);
+    for (k = 0; k < reps; k++) {{
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        for (i = 0; i < n; i++) {{
+            {row}
+            {call}
+        }}
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        key = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / n;
+        for (j = k; j > 0 && ns[j - 1] > key; j--)
+            ns[j] = ns[j - 1];
+        ns[j] = key;
+    }}
+    (void)sink;
+    return ns[reps / 2];
+}}
+""")
+    return f'#define _POSIX_C_SOURCE 199309L\n#include <time.h>\n#include "{ident}.h"\n\n' + "\n".join(parts)
+
+
+def _device_source(ident: str, spec: ClassicSpec) -> str:
+    """Return a C file with one external predict function, to measure code and data size on a target."""
+    x = "float" if spec.scale is None else "int16_t"
+    if spec.info["task"] == "regressor" and spec.tables.n_outputs > 1:
+        return f'#include "{ident}.h"\n\nvoid {ident}_device_predict(const {x} *x, float *y)\n{{\n' \
+               f'    {ident}_predict(x, y);\n}}\n'
+    ret = "float" if spec.info["task"] == "regressor" else "int"
+    return f'#include "{ident}.h"\n\n{ret} {ident}_device_predict(const {x} *x);\n' \
+           f'{ret} {ident}_device_predict(const {x} *x)\n{{\n    return {ident}_predict(x);\n}}\n'
+
+
+class CModel:
+    """A converted model compiled to C: scikit-learn's methods, running the generated C library.
+
+    ``model`` is the IR (save it with ``model.save("x.tinyrt")``); ``header()`` / ``save()`` give
+    the single-header library; ``features="int16"`` models take float input and quantise it with
+    the generated ``<name>_quantize`` (``scale`` per feature, default from the thresholds).
+    """
+
+    def __init__(self, model, name: str | None = None, *, features: str = "float32", form: str = "nodes",
+                 scale=None, profile: str = "portable"):
+        self.spec = spec_for(model, form, features, scale)
+        self.model, self.features, self.form, self.profile = model, features, form, profile
+        self.name = c_identifier(name or model.name)
+        self.info = self.spec.info
+        self.scale = self.spec.scale
+        self._text = header(self.name, self.spec)
+        self.library = build({f"{self.name}.h": self._text, "trt_shim.c": _shim(self.name, self.spec)},
+                             f"lib{self.name}_classic.so", profile=profile)
+        try:
+            self._lib = ctypes.CDLL(str(self.library))
+        except OSError as exc:
+            raise BuildError(f"the compiled model {self.library} could not be loaded ({exc}).") from None
+        self._lib.trt_shim_time.restype = ctypes.c_double
+
+    @property
+    def classes(self):
+        """Return the class labels (None for a regressor)."""
+        return None if self.info["classes"] is None else np.asarray(self.info["classes"])
+
+    def header(self, name: str | None = None) -> str:
+        """Return the text of the single-header C99 library (named ``name`` if given)."""
+        if name is None or c_identifier(name) == self.name:
+            return self._text
+        return header(c_identifier(name), self.spec)
+
+    def save(self, path, name: str | None = None) -> Path:
+        """Write the model to path and return the path.
+
+        ``.h``: the single-header C99 library (prefix ``name``, default the file's stem); ``.bin``: the
+        binary model file trt_trees_load reads; ``.csv``: the same model as text, one line per node.
+        """
+        from .formats import to_binary, to_csv
+        path = Path(path)
+        if path.suffix == ".h":
+            path.write_text(self.header(name or path.stem))
+        elif path.suffix == ".bin":
+            path.write_bytes(to_binary(self.spec))
+        elif path.suffix == ".csv":
+            path.write_text(to_csv(self.spec))
+        else:
+            raise InputError(f"cannot tell the format of {path.name}; save to a .h (C library), .bin (binary "
+                             f"loadable model) or .csv (text loadable model) file.")
+        return path
+
+    def _rows(self, X) -> np.ndarray:
+        """Return X checked and in the C input type (float32, or int16 after quantisation)."""
+        x = np.asarray(X)
+        n = self.spec.tables.n_features
+        if x.ndim != 2 or x.shape[1] != n:
+            raise InputError(f"{self.name} expects X of shape (n_samples, {n}), got {x.shape}; reshape single "
+                             f"samples with X.reshape(1, -1).")
+        if x.dtype.kind not in "iuf":
+            raise InputError(f"{self.name} expects numbers, got an array of {x.dtype}.")
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise InputError(f"X contains NaN or infinite values; {self.name} does not route missing values "
+                             f"(impute them before predicting).")
+        return x if self.scale is None else self.quantize(x)
+
+    def quantize(self, X) -> np.ndarray:
+        """Return the int16 features the C library computes from float X (int16 models only)."""
+        if self.scale is None:
+            raise UnsupportedError(f"{self.name} takes float32 features; quantize() is for features='int16'.")
+        x = np.ascontiguousarray(X, dtype=np.float32)
+        out = np.empty(x.shape, dtype=np.int16)
+        self._lib.trt_shim_quantize(x.ctypes.data_as(PTR), INT(len(x)), out.ctypes.data_as(PTR))
+        return out
+
+    def _call(self, fn: str, X, dtype, width: int) -> np.ndarray:
+        x = self._rows(X)
+        out = np.empty((len(x), width), dtype=dtype)
+        if len(x):
+            getattr(self._lib, f"trt_shim_{fn}")(x.ctypes.data_as(PTR), INT(len(x)), out.ctypes.data_as(PTR))
+        return out
+
+    def _method(self, method: str) -> None:
+        if method not in self.info["methods"]:
+            raise UnsupportedError(f"{self.info['estimator']} has no {method}; it has "
+                                   f"{', '.join(self.info['methods'])}.")
+
+    def raw(self, X) -> np.ndarray:
+        """Return the float64 raw outputs (n_samples, n_outputs) the C library computes (the IR's output)."""
+        return self._call("raw", X, np.float64, self.spec.tables.n_outputs)
+
+    def predict(self, X) -> np.ndarray:
+        """Return the predictions: class labels, +1/-1 for outlier detectors, or values for regressors."""
+        if self.info["task"] == "regressor":
+            y = self._call("predict", X, np.float32, self.spec.tables.n_outputs)
+            return y[:, 0] if y.shape[1] == 1 else y
+        index = self._call("predict", X, np.int32, 1)[:, 0]
+        return index if self.info["task"] == "outlier" else self.classes[index]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Return the class probabilities (n_samples, n_classes) as float32."""
+        self._method("predict_proba")
+        return self._call("predict_proba", X, np.float32, self.spec.n_classes)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Return the decision values as float32, shaped as scikit-learn's decision_function."""
+        self._method("decision_function")
+        y = self._call("decision_function", X, np.float32,
+                       1 if self.info["task"] == "outlier" else self.spec.tables.n_outputs)
+        return y[:, 0] if y.shape[1] == 1 else y
+
+    def score_samples(self, X) -> np.ndarray:
+        """Return the anomaly scores (lower is more abnormal) as float32."""
+        self._method("score_samples")
+        return self._call("score_samples", X, np.float32, 1)[:, 0]
+
+    def agreement(self, estimator, X) -> dict:
+        """Return how this C model agrees with the scikit-learn estimator on float inputs X.
+
+        ``fraction``: share of samples with the same prediction (classes, +1/-1; for regressors, values
+        within 2**-20 relative, a few float32 rounding steps); ``max_abs_error``: the largest difference in
+        probabilities (classifiers), scores (outlier detectors) or predicted values (regressors).
+        """
+        ours, theirs = self.predict(X), estimator.predict(X)
+        task = self.info["task"]
+        if task == "regressor":
+            theirs = np.asarray(theirs).reshape(ours.shape)
+            same = np.abs(ours - theirs) <= 2.0 ** -20 * np.abs(theirs)
+            error = np.abs(ours - theirs)
+        else:
+            same = ours == theirs
+            a, b = ((self.predict_proba(X), estimator.predict_proba(X)) if task == "classifier"
+                    else (self.score_samples(X), estimator.score_samples(X)))
+            error = np.abs(a - b)
+        same = same.reshape(len(same), -1).all(axis=1)
+        return {"samples": len(same), "agree": int(same.sum()), "fraction": float(same.mean()),
+                "max_abs_error": float(error.max()) if error.size else 0.0}
+
+    def time_predict(self, X, reps: int = 15) -> float:
+        """Return the median ns per predict call, timed in C over the rows of X (reps passes, at most 64)."""
+        x = self._rows(X)
+        return float(self._lib.trt_shim_time(x.ctypes.data_as(PTR), INT(len(x)), INT(reps)))
+
+    def object_sizes(self, target: str = "host") -> dict:
+        """Return the text/rodata/data/bss bytes of the model's predict compiled for "host" or "cortex-m4"."""
+        files = {f"{self.name}.h": self._text, f"{self.name}_device.c": _device_source(self.name, self.spec)}
+        if target == "host":
+            return section_sizes(build(files, f"{self.name}_device.o", kind="object", profile=self.profile))
+        if target != "cortex-m4":
+            raise UnsupportedError(f"target must be 'host' or 'cortex-m4', got {target!r}.")
+        return section_sizes(cross_compile(files, "arm-none-eabi-gcc", CORTEX_M4), "arm-none-eabi-size")
+
+
+def cross_compile(files: dict, cc: str, flags: list) -> Path:
+    """Return the object compiled from the one .c file in files by a cross compiler (C99, -Wall -Wextra -Werror).
+
+    Objects are cached by content in tinyrt's build cache, like tinyrt.c.build.build.
+    """
+    if shutil.which(cc) is None:
+        raise BuildError(f"{cc} is not installed; `make install` installs the Cortex-M toolchain.")
+    source = next(n for n in files if n.endswith(".c"))
+    key = hashlib.sha256(json.dumps([sorted(files.items()), cc, flags]).encode()).hexdigest()[:20]
+    work = cache_root() / f"cross-{key}"
+    obj = work / (Path(source).stem + ".o")
+    if obj.is_file():
+        return obj
+    work.mkdir(parents=True, exist_ok=True)
+    for fname, text in files.items():
+        (work / fname).write_text(text)
+    proc = subprocess.run([cc, *WARNINGS, *flags, "-I", str(work), "-c", str(work / source), "-o", str(obj)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise BuildError(f"{cc} rejected the generated code ({proc.stderr.strip()[:300]}).")
+    return obj
