@@ -10,7 +10,7 @@ from . import __version__
 from .backends import ENGINES
 from .errors import Error, InputError
 
-FORMATS = ("c", "onnx", "rtneural", "torch", "tinyrt")
+FORMATS = ("c", "classic", "onnx", "rtneural", "torch", "tinyrt")
 
 
 def _load(path):
@@ -51,9 +51,52 @@ def cmd_export(args) -> int:
         options = {"opset": args.opset}
     if args.to == "tinyrt":
         path = model.save(args.output)
+    elif args.to == "classic":
+        from .classic import CModel
+        path = CModel(model, args.name, features=args.features, form=args.form).save(args.output, args.name)
     else:
         path = export(model, args.to, args.output, **options)
     print(f"wrote {path}")
+    return 0
+
+
+def _samples(path):
+    """Return a samples x features float32 table read from a .npy or .csv file."""
+    import numpy as np
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such samples file.")
+    try:
+        x = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read as a samples table (.npy, or .csv of numbers: {exc}).") from None
+    return np.asarray(x, dtype=np.float32)
+
+
+def cmd_predict(args) -> int:
+    """Run a converted classic model's C library on samples; optionally compare with the estimator."""
+    import numpy as np
+
+    from .classic import CModel
+    from .frontends.sklearn import load_estimator
+    cmodel = CModel(_load(args.model), features=args.features)
+    x = _samples(args.samples)
+    y = getattr(cmodel, args.method)(x)
+    if args.output:
+        out = Path(args.output)
+        if out.suffix == ".npy":
+            np.save(out, y)
+        else:
+            np.savetxt(out, np.asarray(y).reshape(len(y), -1), delimiter=",", fmt="%.9g")
+        print(f"wrote {out} ({args.method} of {len(x)} samples, C library {cmodel.name})")
+    else:
+        print("\n".join(" ".join(f"{v:.9g}" if isinstance(v, float) else str(v) for v in np.ravel(row))
+                        for row in np.asarray(y).reshape(len(y), -1).tolist()))
+    if args.compare:
+        a = cmodel.agreement(load_estimator(args.compare), x)
+        print(f"agreement with {Path(args.compare).name}: {a['agree']}/{a['samples']} predictions, "
+              f"largest difference in probabilities/scores/values {a['max_abs_error']:.3g}", file=sys.stderr)
+        return 0 if a["agree"] == a["samples"] else 1
     return 0
 
 
@@ -308,7 +351,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--weights", default="float32", choices=("float32", "bf16"), help="(c)")
     s.add_argument("--skip", choices=("strip",), help="(rtneural) export the body of a whole-model skip")
     s.add_argument("--opset", type=int, help="(onnx) ONNX opset")
+    s.add_argument("--features", default="float32", choices=("float32", "int16"),
+                   help="(classic) input type of the C library: float32, or int16 fixed point")
+    s.add_argument("--form", default="nodes", choices=("nodes", "inline"),
+                   help="(classic) trees as compact node arrays or inline if/else code")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("predict", help="run a converted scikit-learn model's compiled C on a table of samples")
+    s.add_argument("model", help=".tinyrt from tinyrt convert, or the estimator's .pkl/.joblib")
+    s.add_argument("samples", help="samples x features: a .npy array or a .csv file (comma separated)")
+    s.add_argument("--method", default="predict",
+                   choices=("predict", "predict_proba", "decision_function", "score_samples"))
+    s.add_argument("--features", default="float32", choices=("float32", "int16"))
+    s.add_argument("--compare", help="the original estimator (.pkl/.joblib): report agreement, exit 1 if any differs")
+    s.add_argument("-o", "--output", help="write the results here (.npy or .csv)")
+    s.set_defaults(func=cmd_predict)
 
     s = sub.add_parser("check", help="prove parity of every engine with the reference, and C real-time safety")
     s.add_argument("model")

@@ -25,7 +25,8 @@ def _read_json(path: Path) -> dict:
 
 
 def from_file(path, **options) -> Model:
-    """Return the IR of a model file: .tinyrt, Neural Amp Modeler .nam, RTNeural or CoreAudioML JSON.
+    """Return the IR of a model file: .tinyrt, Neural Amp Modeler .nam, RTNeural or CoreAudioML JSON, or a
+    fitted scikit-learn estimator pickled (.pkl, .pickle, .joblib; only load pickles you trust).
 
     Options go to the importer of the detected format (for .nam: ``linear_order``).
     """
@@ -34,6 +35,9 @@ def from_file(path, **options) -> Model:
         raise FormatError(f"{path}: no such file.")
     if path.suffix == ".tinyrt":
         return load_tinyrt(path)
+    if path.suffix in (".pkl", ".pickle", ".joblib"):
+        from .sklearn import from_sklearn_file
+        return from_sklearn_file(path)
     doc = _read_json(path)
     if not isinstance(doc, dict):
         raise FormatError(f"{path}: the JSON is not an object, so it is not a model file.")
@@ -47,7 +51,8 @@ def from_file(path, **options) -> Model:
         from .rtneural import from_rtneural
         return from_rtneural(doc, name=path.stem, where=str(path))
     raise FormatError(f"{path}: is not a model format tinyrt reads (.tinyrt, .nam, RTNeural JSON "
-                      f"with 'in_shape'/'layers', CoreAudioML JSON with 'model_data'/'state_dict').")
+                      f"with 'in_shape'/'layers', CoreAudioML JSON with 'model_data'/'state_dict', a "
+                      f"scikit-learn .pkl/.joblib).")
 
 
 __all__ = ["from_torch", "from_file"]
