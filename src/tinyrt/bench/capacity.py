@@ -12,7 +12,7 @@ import statistics
 import numpy as np
 
 from ..errors import InputError
-from .runner import host_frames
+from .runner import host_frames, run_rate
 from .stats import budget_ns
 
 HIDDEN_SIZES = (2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
@@ -103,9 +103,7 @@ def sweep_table(result: dict) -> str:
 
 def fit(model, sample_rate: float | None = None, block: int = 64, limit: float = 0.7) -> dict:
     """Return whether a model meets the budget on the C engine here, its margin, and what would fit if not."""
-    rate = float(sample_rate or model.sample_rate or 48000.0)
-    if model.sample_rate and rate != model.sample_rate:
-        raise InputError(f"{model.name} runs at {model.sample_rate:g} Hz, not {rate:g} Hz.")
+    rate = run_rate(model, sample_rate)
     if not 0 < limit <= 1:
         raise InputError(f"the load limit must be in (0, 1], got {limit:g}.")
     loads = c_load(model, rate, block)

@@ -49,7 +49,7 @@ from ..backends import ENGINES
 from ..backends.verify import signal_frames
 from ..errors import BuildError, DependencyError, InputError
 from .profile_engines import C_REPS, COLLECTORS, KEEP, OVERHEAD, layer_tree
-from .runner import host_frames
+from .runner import host_frames, run_rate
 
 PROFILED = tuple(COLLECTORS)
 SPEEDSCOPE_SCHEMA = "https://www.speedscope.app/file-format-schema.json"
@@ -70,11 +70,7 @@ def profile(model, engines=PROFILED, sample_rate: float | None = None, block: in
             raise InputError(f"unknown engine '{name}'; choose from {', '.join(PROFILED)}.")
     if not engines:
         raise InputError(f"no engine given; choose from {', '.join(PROFILED)}.")
-    rate = float(sample_rate or model.sample_rate or 48000.0)
-    if model.sample_rate and rate != model.sample_rate:
-        raise InputError(f"{model.name} runs at {model.sample_rate:g} Hz, not {rate:g} Hz.")
-    if seconds <= 0:
-        raise InputError(f"--seconds must be positive, got {seconds:g}.")
+    rate = run_rate(model, sample_rate, seconds)
     per_call = host_frames(model, block)
     frames = signal_frames(model, max(seconds, 3 * block / rate), seed)
     frames = frames[:len(frames) // per_call * per_call]

@@ -30,6 +30,16 @@ def host_frames(model, block: int) -> int:
     return block // model.block_size
 
 
+def run_rate(model, sample_rate: float | None, seconds: float = 1.0) -> float:
+    """Return the sample rate a run uses (given, else the model's, else 48 kHz), refusing a mismatch."""
+    rate = float(sample_rate or model.sample_rate or 48000.0)
+    if model.sample_rate and rate != model.sample_rate:
+        raise InputError(f"{model.name} runs at {model.sample_rate:g} Hz, not {rate:g} Hz.")
+    if seconds <= 0:
+        raise InputError(f"--seconds must be positive, got {seconds:g}.")
+    return rate
+
+
 def _spin_until(deadline: int) -> None:
     while True:
         left = deadline - time.perf_counter_ns()
@@ -112,11 +122,7 @@ def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_ra
         raise InputError(f"unknown engine '{unknown[0] if unknown else ''}'; choose from {', '.join(ENGINES)}.")
     if mode not in MODES:
         raise InputError(f"unknown mode '{mode}'; choose flat or paced.")
-    rate = float(sample_rate or model.sample_rate or 48000.0)
-    if model.sample_rate and rate != model.sample_rate:
-        raise InputError(f"{model.name} runs at {model.sample_rate:g} Hz, not {rate:g} Hz.")
-    if seconds <= 0:
-        raise InputError(f"--seconds must be positive, got {seconds:g}.")
+    rate = run_rate(model, sample_rate, seconds)
     if warmup < 0:
         raise InputError(f"--warmup must be 0 or more calls, got {warmup}.")
     per_call = host_frames(model, block)
