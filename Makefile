@@ -15,12 +15,17 @@ demo: install
 test: install
 	$(PY) -m pytest -q -n 2 --timeout 900
 
-bench: install
+# emlearn and m2cgen, the engines the classic benchmark compares with, live in their own
+# environment so they never become dependencies of tinyrt.
+BENCH_VENV := .venv-bench
+
+bench: install $(BENCH_VENV)/.installed
 	$(PY) benchmarks/engine.py --out bench-out
 	$(PY) benchmarks/callbacks.py --out bench-out
 	$(VENV)/bin/tinyrt sweep --cell lstm --json bench-out/sweep_lstm.json --plot bench-out/sweep_lstm.png
 	$(VENV)/bin/tinyrt sweep --cell gru --json bench-out/sweep_gru.json --plot bench-out/sweep_gru.png
 	$(PY) benchmarks/zoo.py --out bench-out
+	$(BENCH_VENV)/bin/python benchmarks/classic.py --out bench-out
 	$(PY) benchmarks/quality.py --out bench-out
 	$(PY) benchmarks/report.py --out bench-out
 
@@ -44,5 +49,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[all,test]'
 	touch $@
 
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -e '.[classic]' emlearn m2cgen
+	touch $@
+
 clean:
-	rm -rf $(VENV) demo-out bench-out
+	rm -rf $(VENV) $(BENCH_VENV) demo-out bench-out
