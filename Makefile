@@ -25,7 +25,7 @@ bench: install $(BENCH_VENV)/.installed
 	$(VENV)/bin/tinyrt sweep --cell lstm --json bench-out/sweep_lstm.json --plot bench-out/sweep_lstm.png
 	$(VENV)/bin/tinyrt sweep --cell gru --json bench-out/sweep_gru.json --plot bench-out/sweep_gru.png
 	$(PY) benchmarks/zoo.py --out bench-out
-	$(BENCH_VENV)/bin/python benchmarks/classic.py --out bench-out
+	$(BENCH_VENV)/bin/python benchmarks/classic.py --out bench-out | tee bench-out/classic.txt
 	$(PY) benchmarks/quality.py --out bench-out
 	$(PY) benchmarks/report.py --out bench-out
 

@@ -7,7 +7,8 @@ Python in the loop), agreement with scikit-learn's predict over 1000 held-out ro
 code/data size of one predict function as an x86-64 object and a Cortex-M4 object
 (arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard -Os). emlearn
 and m2cgen run when importable (install them in a separate venv), else they are reported as
-"not installed".
+"not installed". Then a GaussianNB and an MLPClassifier (16 -> 32 -> 16 -> 3, relu, in a Pipeline
+after a StandardScaler for tinyrt; emlearn gets the bare MLP on the same scaled rows) the same way.
 
     python benchmarks/classic.py --out bench-out [--reps 31] [--quick]
 """
@@ -160,6 +161,53 @@ def measure(label: str, engine: dict, rf, X, reps: int, profile: str) -> dict:
     return result
 
 
+def classic_models(seed: int = 0) -> list:
+    """Return [(label, fitted estimator for tinyrt, estimator for emlearn or None, held-out X float32)]."""
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    X, y = make_classification(n_samples=6000, n_features=16, n_informative=10, n_classes=3, random_state=seed)
+    X = X.astype(np.float32)
+    nb = GaussianNB().fit(X[:5000].astype(np.float64), y[:5000])
+    mlp = make_pipeline(StandardScaler(), MLPClassifier((32, 16), max_iter=300, random_state=seed))
+    mlp.fit(X[:5000].astype(np.float64), y[:5000])
+    return [("GaussianNB", nb, nb, X[5000:]), ("MLPClassifier 16-32-16-3", mlp, mlp.steps[-1][1], X[5000:])]
+
+
+def emlearn_model(est) -> dict:
+    """Return emlearn's C form of a GaussianNB or MLPClassifier (float features)."""
+    import emlearn
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "eml_model.h"
+        emlearn.convert(est).save(file=str(path), name="eml_model")
+        text = path.read_text()
+    return {"header": text, "input": "float", "include": Path(emlearn.__file__).parent,
+            "predict": "eml_model_predict(r, 16)"}
+
+
+def model_rows(args, results: dict) -> None:
+    """Benchmark tinyrt (and emlearn when importable) on a GaussianNB and an MLP; add the rows to results."""
+    results["models"] = []
+    for label, est, bare, X in classic_models():
+        print(f"{label}: {len(X)} held-out rows", flush=True)
+        cm = convert(est, "model")
+        engines = {"tinyrt float64 math": {"header": cm.header(), "input": "float", "predict": "model_predict(r)",
+                                           "rows": X}}
+        try:
+            scaled = X if bare is est else est[:-1].transform(X).astype(np.float32)
+            engines["emlearn float"] = {**emlearn_model(bare), "rows": scaled}
+        except ImportError:
+            print("  emlearn: not installed")
+        except Exception as exc:  # noqa: BLE001 - a third-party converter's own refusal, reported as such
+            print(f"  emlearn: could not convert ({type(exc).__name__}: {exc})")
+        rows = []
+        for profile in ("portable", "native"):
+            for name, engine in engines.items():
+                rows.append({**measure(name, engine, est, X, args.reps, profile), "profile": profile})
+        results["models"].append({"model": label, "agreement": cm.agreement(est, X), "results": rows})
+
+
 def main() -> None:
     """Run the benchmark and write classic.json into --out."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -191,6 +239,7 @@ def main() -> None:
         print(f"  tinyrt int16 vs scikit-learn on the float inputs: {int16}")
         results["forests"].append({"trees": n_trees, "max_depth": 10, "features": 16, "nodes": nodes,
                                    "int16_agreement": int16, "results": rows})
+    model_rows(args, results)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "classic.json").write_text(json.dumps(results, indent=1))

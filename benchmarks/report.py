@@ -22,6 +22,7 @@ from tinyrt.bench.report import bench_sections
 TEXTS = (("engine.txt", "Engine speed: ns per sample by host block (benchmarks/engine.py)"),
          ("callbacks.txt", "Callback load summary (benchmarks/callbacks.py)"),
          ("zoo.txt", "Model zoo (benchmarks/zoo.py)"),
+         ("classic.txt", "Classic models in C: tinyrt, emlearn, m2cgen (benchmarks/classic.py)"),
          ("quality.txt", "Training quality: test ESR by size and model block (benchmarks/quality.py)"))
 
 

@@ -17,7 +17,8 @@ from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, Gradien
                               GradientBoostingRegressor, HistGradientBoostingClassifier,
                               HistGradientBoostingRegressor, IsolationForest, RandomForestClassifier,
                               RandomForestRegressor)
-from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.linear_model import LinearRegression
+from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeRegressor
 
 import tinyrt
@@ -361,9 +362,9 @@ def _with_metadata(**changes):
 
 
 REFUSALS = [
-    (lambda: convert(LogisticRegression().fit(*data("binary")[:2])), UnsupportedError,
-     r"tinyrt cannot convert LogisticRegression; it converts DecisionTreeClassifier, .*IsolationForest"),
-    (lambda: convert(LinearRegression()), UnsupportedError, "tinyrt cannot convert LinearRegression"),
+    (lambda: convert(SVC().fit(*data("binary")[:2])), UnsupportedError,
+     r"tinyrt cannot convert SVC; it converts DecisionTreeClassifier, .*IsolationForest"),
+    (lambda: convert(SVC()), UnsupportedError, "tinyrt cannot convert SVC"),
     (lambda: convert(RandomForestClassifier()), InputError,
      r"the RandomForestClassifier is not fitted; call fit\(X, y\) before tinyrt.convert"),
     (lambda: convert(_big_tree()), UnsupportedError,

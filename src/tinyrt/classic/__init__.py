@@ -1,7 +1,8 @@
 """Classic machine learning (scikit-learn) to C, agreeing exactly with scikit-learn.
 
 ``tinyrt.convert(estimator)`` turns a fitted estimator into the IR (a ``tree_ensemble`` layer
-for tree models) and compiles it to a C99 library; the returned CModel runs that C library
+for tree models; ``scaler``, ``linear``, ``gaussian_nb`` and ``activation`` layers for scalers,
+pipelines, linear models, GaussianNB and MLPs) and compiles it to a C99 library; the returned CModel runs that C library
 through scikit-learn's method names, so agreement can be checked in one line.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from .cmodel import CModel
 
 def _converters() -> dict:
     try:
-        from .trees import CONVERTERS
+        from .linear import CONVERTERS
     except ImportError:
         raise DependencyError("converting scikit-learn models needs scikit-learn; "
                               "install it with pip install 'tinyrt[classic]'.") from None
@@ -44,7 +45,7 @@ def convert(estimator, name: str | None = None, features: str = "float32", form:
     """Return the compiled C model (CModel) of a fitted scikit-learn estimator.
 
     ``features``: "float32" or "int16" (fixed point; ``scale`` per feature or one number, default
-    from the model's thresholds). ``form``: "nodes" (compact node arrays) or "inline" (if/else code).
+    from the model's thresholds, or from a pipeline's leading scaler). ``form``: "nodes" (compact node arrays) or "inline" (if/else code).
     """
     return CModel(to_ir(estimator, name), name, features=features, form=form, scale=scale, profile=profile)
 

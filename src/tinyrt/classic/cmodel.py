@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backends.c.chain import chain_header, chain_spec, is_chain
 from ..backends.c.classic import ClassicSpec, header, spec_for
 from ..backends.c.codegen import c_identifier
 from ..c.build import WARNINGS, build, cache_root, section_sizes
@@ -22,7 +23,7 @@ PTR, INT = ctypes.c_void_p, ctypes.c_int
 def _shim(ident: str, spec: ClassicSpec) -> str:
     """Return a C file exporting batch versions of the header's functions, and a timer, for ctypes."""
     x = "float" if spec.scale is None else "int16_t"
-    nf, no, up = spec.tables.n_features, spec.tables.n_outputs, ident.upper()
+    nf, no, up = spec.n_features, spec.n_outputs, ident.upper()
     task, methods = spec.info["task"], spec.info["methods"]
     row = f"const {x} *r = x + (size_t)i * {nf};"
 
@@ -81,7 +82,7 @@ double trt_shim_time(const {x} *x, int n, int reps)
 def _device_source(ident: str, spec: ClassicSpec) -> str:
     """Return a C file with one external predict function, to measure code and data size on a target."""
     x = "float" if spec.scale is None else "int16_t"
-    if spec.info["task"] == "regressor" and spec.tables.n_outputs > 1:
+    if spec.info["task"] == "regressor" and spec.n_outputs > 1:
         return f'#include "{ident}.h"\n\nvoid {ident}_device_predict(const {x} *x, float *y)\n{{\n' \
                f'    {ident}_predict(x, y);\n}}\n'
     ret = "float" if spec.info["task"] == "regressor" else "int"
@@ -99,12 +100,15 @@ class CModel:
 
     def __init__(self, model, name: str | None = None, *, features: str = "float32", form: str = "nodes",
                  scale=None, profile: str = "portable"):
-        self.spec = spec_for(model, form, features, scale)
+        if is_chain(model):
+            self.spec, self._header = chain_spec(model, form, features, scale), chain_header
+        else:
+            self.spec, self._header = spec_for(model, form, features, scale), header
         self.model, self.features, self.form, self.profile = model, features, form, profile
         self.name = c_identifier(name or model.name)
         self.info = self.spec.info
         self.scale = self.spec.scale
-        self._text = header(self.name, self.spec)
+        self._text = self._header(self.name, self.spec)
         self.library = build({f"{self.name}.h": self._text, "trt_shim.c": _shim(self.name, self.spec)},
                              f"lib{self.name}_classic.so", profile=profile)
         try:
@@ -122,7 +126,7 @@ class CModel:
         """Return the text of the single-header C99 library (named ``name`` if given)."""
         if name is None or c_identifier(name) == self.name:
             return self._text
-        return header(c_identifier(name), self.spec)
+        return self._header(c_identifier(name), self.spec)
 
     def save(self, path, name: str | None = None) -> Path:
         """Write the model to path and return the path.
@@ -134,6 +138,9 @@ class CModel:
         path = Path(path)
         if path.suffix == ".h":
             path.write_text(self.header(name or path.stem))
+        elif path.suffix in (".bin", ".csv") and not isinstance(self.spec, ClassicSpec):
+            raise UnsupportedError(f"the loadable {path.suffix} format holds tree models; save "
+                                   f"{self.info['estimator']} as a .h C library.")
         elif path.suffix == ".bin":
             path.write_bytes(to_binary(self.spec))
         elif path.suffix == ".csv":
@@ -146,7 +153,7 @@ class CModel:
     def _rows(self, X) -> np.ndarray:
         """Return X checked and in the C input type (float32, or int16 after quantisation)."""
         x = np.asarray(X)
-        n = self.spec.tables.n_features
+        n = self.spec.n_features
         if x.ndim != 2 or x.shape[1] != n:
             raise InputError(f"{self.name} expects X of shape (n_samples, {n}), got {x.shape}; reshape single "
                              f"samples with X.reshape(1, -1).")
@@ -181,12 +188,12 @@ class CModel:
 
     def raw(self, X) -> np.ndarray:
         """Return the float64 raw outputs (n_samples, n_outputs) the C library computes (the IR's output)."""
-        return self._call("raw", X, np.float64, self.spec.tables.n_outputs)
+        return self._call("raw", X, np.float64, self.spec.n_outputs)
 
     def predict(self, X) -> np.ndarray:
         """Return the predictions: class labels, +1/-1 for outlier detectors, or values for regressors."""
         if self.info["task"] == "regressor":
-            y = self._call("predict", X, np.float32, self.spec.tables.n_outputs)
+            y = self._call("predict", X, np.float32, self.spec.n_outputs)
             return y[:, 0] if y.shape[1] == 1 else y
         index = self._call("predict", X, np.int32, 1)[:, 0]
         return index if self.info["task"] == "outlier" else self.classes[index]
@@ -200,7 +207,7 @@ class CModel:
         """Return the decision values as float32, shaped as scikit-learn's decision_function."""
         self._method("decision_function")
         y = self._call("decision_function", X, np.float32,
-                       1 if self.info["task"] == "outlier" else self.spec.tables.n_outputs)
+                       1 if self.info["task"] == "outlier" else self.spec.n_outputs)
         return y[:, 0] if y.shape[1] == 1 else y
 
     def score_samples(self, X) -> np.ndarray:
@@ -213,7 +220,8 @@ class CModel:
 
         ``fraction``: share of samples with the same prediction (classes, +1/-1; for regressors, values
         within 2**-20 relative, a few float32 rounding steps); ``max_abs_error``: the largest difference in
-        probabilities (classifiers), scores (outlier detectors) or predicted values (regressors).
+        probabilities (classifiers; decision values for those without predict_proba), scores (outlier
+        detectors) or predicted values (regressors).
         """
         ours, theirs = self.predict(X), estimator.predict(X)
         task = self.info["task"]
@@ -223,8 +231,11 @@ class CModel:
             error = np.abs(ours - theirs)
         else:
             same = ours == theirs
-            a, b = ((self.predict_proba(X), estimator.predict_proba(X)) if task == "classifier"
-                    else (self.score_samples(X), estimator.score_samples(X)))
+            method = "score_samples" if task == "outlier" else next(
+                m for m in ("predict_proba", "decision_function", "predict") if m in self.info["methods"])
+            a, b = getattr(self, method)(X), getattr(estimator, method)(X)
+            if method == "predict":
+                a, b = np.zeros(1), np.zeros(1)
             error = np.abs(a - b)
         same = same.reshape(len(same), -1).all(axis=1)
         return {"samples": len(same), "agree": int(same.sum()), "fraction": float(same.mean()),

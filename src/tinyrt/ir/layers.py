@@ -15,6 +15,13 @@ outputs in tree order, in float64: the exact float64 leaf value is ``(value + va
 + value_lo[..., 1]`` (three float32 parts), likewise ``bias``. ``combine`` is ``sum`` (bias plus
 the leaves: gradient boosting), ``mean`` (the sum divided by the number of trees: forests) or
 ``isolation`` (IsolationForest's score_samples: ``-2 ** -(sum / denominator)``).
+
+Classic (scikit-learn) layers keep float64 numbers exactly as a float32 weight ``w`` plus ``w_lo``
+(two more float32 parts, as for trees) and compute in float64, as scikit-learn does:
+``scaler`` (per-feature affine, each step rounded to float32 as scikit-learn does for float32 X:
+``standard``: ``(x - offset) / scale``; ``minmax``: ``x * scale + offset``), ``linear`` (dense in
+float64: the dot product first, then the bias, as ``X @ coef.T + intercept``) and ``gaussian_nb``
+(GaussianNB's joint log likelihood per class: ``log_prior + (log_norm - 0.5 * sum((x - theta)**2 / var))``).
 """
 from __future__ import annotations
 
@@ -84,6 +91,17 @@ def _tree_shapes(p: dict) -> dict:
             "bias": (outputs,), "bias_lo": (outputs, 2)}
 
 
+SCALER_MODES = ("standard", "minmax")
+
+
+def _exact(**shapes) -> dict:
+    """Return float64-exact weight shapes: each weight plus its two low float32 parts."""
+    out = {}
+    for key, shape in shapes.items():
+        out[key], out[f"{key}_lo"] = shape, (*shape, 2)
+    return out
+
+
 SPECS: dict[str, LayerSpec] = {
     "dense": LayerSpec(
         params={"in_features": Param(int, REQUIRED), "out_features": Param(int, REQUIRED),
@@ -150,6 +168,25 @@ SPECS: dict[str, LayerSpec] = {
         weights=_tree_shapes,
         in_features=_features,
         out_features=lambda p: p["outputs"],
+    ),
+    "scaler": LayerSpec(
+        params={"features": Param(int, REQUIRED), "mode": Param(str, "standard")},
+        weights=lambda p: _exact(offset=(p["features"],), scale=(p["features"],)),
+        in_features=_features,
+        out_features=_features,
+    ),
+    "linear": LayerSpec(
+        params={"in_features": Param(int, REQUIRED), "out_features": Param(int, REQUIRED)},
+        weights=lambda p: _exact(weight=(p["out_features"], p["in_features"]), bias=(p["out_features"],)),
+        in_features=lambda p: p["in_features"],
+        out_features=lambda p: p["out_features"],
+    ),
+    "gaussian_nb": LayerSpec(
+        params={"features": Param(int, REQUIRED), "classes": Param(int, REQUIRED)},
+        weights=lambda p: _exact(theta=(p["classes"], p["features"]), var=(p["classes"], p["features"]),
+                                 log_prior=(p["classes"],), log_norm=(p["classes"],)),
+        in_features=_features,
+        out_features=lambda p: p["classes"],
     ),
 }
 

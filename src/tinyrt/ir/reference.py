@@ -247,9 +247,55 @@ class _TreeEnsemble:
         return acc
 
 
+def _exact(layer, key) -> np.ndarray:
+    return join64(layer.weights[key], layer.weights[f"{key}_lo"])
+
+
+class _Scaler:
+    """Per-feature affine as scikit-learn applies it to float32 X: each float64 step rounded to float32."""
+
+    def __init__(self, layer):
+        self.offset, self.scale, self.mode = _exact(layer, "offset"), _exact(layer, "scale"), layer.params["mode"]
+
+    def reset(self):
+        pass
+
+    def process(self, x):
+        f32 = np.float32
+        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, as it does in scikit-learn
+            x = np.asarray(x, np.float64).astype(f32).astype(np.float64)
+            if self.mode == "standard":
+                return ((x - self.offset).astype(f32).astype(np.float64) / self.scale).astype(f32).astype(np.float64)
+            return ((x * self.scale).astype(f32).astype(np.float64) + self.offset).astype(f32).astype(np.float64)
+
+
+class _Linear:
+    def __init__(self, layer):
+        self.w, self.b = _exact(layer, "weight"), _exact(layer, "bias")
+
+    def reset(self):
+        pass
+
+    def process(self, x):
+        return x @ self.w.T + self.b
+
+
+class _GaussianNB:
+    def __init__(self, layer):
+        self.theta, self.var = _exact(layer, "theta"), _exact(layer, "var")
+        self.log_prior, self.log_norm = _exact(layer, "log_prior"), _exact(layer, "log_norm")
+
+    def reset(self):
+        pass
+
+    def process(self, x):
+        d = ((x[:, None, :] - self.theta[None]) ** 2 / self.var[None]).sum(axis=2)
+        return self.log_prior + (self.log_norm - 0.5 * d)
+
+
 _STEPS = {"dense": _Dense, "lstm": _LSTM, "gru": _GRU, "conv1d": _Conv1d,
           "activation": _Activation, "batchnorm": _BatchNorm, "residual": _Residual, "gain": _Gain,
-          "tree_ensemble": _TreeEnsemble}
+          "tree_ensemble": _TreeEnsemble, "scaler": _Scaler, "linear": _Linear, "gaussian_nb": _GaussianNB}
 
 
 def make_step(layer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from .layers import ACTIVATIONS, REQUIRED, SPECS, TREE_COMBINE
+from .layers import ACTIVATIONS, REQUIRED, SCALER_MODES, SPECS, TREE_COMBINE
 
 MAX_FEATURES = 1 << 16
 MAX_TREE_NODES = 1 << 24  # node and leaf indices are stored in float32, exact up to 2**24
@@ -118,6 +118,18 @@ def _check_trees(layer, where: str) -> None:
         raise ModelError(f"{where}: a '{p['combine']}' ensemble has no bias; weight 'bias' must be zero.")
 
 
+def _check_classic(layer, where: str) -> None:
+    """Check a scaler's mode and non-zero scales, and a gaussian_nb's positive variances."""
+    if layer.type == "scaler":
+        if layer.params["mode"] not in SCALER_MODES:
+            raise ModelError(f"{where}: parameter 'mode' = {layer.params['mode']!r} is not one of "
+                             f"{', '.join(SCALER_MODES)}.")
+        if not (layer.weights["scale"] != 0).all():
+            raise ModelError(f"{where}: weight 'scale' must not be zero.")
+    elif layer.type == "gaussian_nb" and not (layer.weights["var"] > 0).all():
+        raise ModelError(f"{where}: weight 'var' must be positive.")
+
+
 def _check_layers(layers, n_in: int, prefix: str) -> int:
     for i, layer in enumerate(layers):
         path = f"{prefix}{i}"
@@ -130,6 +142,7 @@ def _check_layers(layers, n_in: int, prefix: str) -> int:
         _check_weights(layer, where)
         if layer.type == "tree_ensemble":
             _check_trees(layer, where)
+        _check_classic(layer, where)
         field = next(iter(SPECS[layer.type].params))
         if layer.in_features != n_in:
             raise ModelError(f"{where}: parameter '{field}' = {layer.in_features} but the previous "

@@ -36,6 +36,16 @@ class ClassicSpec:
     threshold_q: np.ndarray | None
 
     @property
+    def n_features(self) -> int:
+        """Return the number of input features."""
+        return self.tables.n_features
+
+    @property
+    def n_outputs(self) -> int:
+        """Return the number of raw outputs."""
+        return self.tables.n_outputs
+
+    @property
     def n_classes(self) -> int:
         """Return the number of classes (0 for a regressor)."""
         return len(self.info["classes"]) if self.info["task"] == "classifier" else 0

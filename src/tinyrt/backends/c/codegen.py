@@ -287,6 +287,12 @@ class _Writer:
         from .trees import emit_tree_ensemble
         return emit_tree_ensemble(self, layer, tag, src, n_in, dst)
 
+    def _scaler(self, layer, tag, src, n_in, dst):
+        from .chain import emit_classic_layer
+        return emit_classic_layer(self, layer, tag, src, n_in, dst)
+
+    _linear = _gaussian_nb = _scaler
+
     def _residual(self, layer, tag, src, n_in, dst):
         x = src
         for j, sub in enumerate(layer.layers):
