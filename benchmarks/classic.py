@@ -15,6 +15,7 @@ after a StandardScaler for tinyrt; emlearn gets the bare MLP on the same scaled 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -109,7 +110,7 @@ def emlearn_engines(rf, X) -> dict:
     include = Path(emlearn.__file__).parent
     out = {}
     for method in ("loadable", "inline"):
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
             path = Path(tmp) / "eml_forest.h"
             emlearn.convert(rf, method=method).save(file=str(path), name="eml_forest")
             text = path.read_text()
@@ -178,7 +179,8 @@ def classic_models(seed: int = 0) -> list:
 def emlearn_model(est) -> dict:
     """Return emlearn's C form of a GaussianNB or MLPClassifier (float features)."""
     import emlearn
-    with tempfile.TemporaryDirectory() as tmp:
+    # emlearn.convert builds a Python extension of the model in ./tmp: keep that out of the repository
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
         path = Path(tmp) / "eml_model.h"
         emlearn.convert(est).save(file=str(path), name="eml_model")
         text = path.read_text()
