@@ -2,7 +2,8 @@
 
 ``tinyrt.convert(estimator)`` turns a fitted estimator into the IR (a ``tree_ensemble`` layer
 for tree models; ``scaler``, ``linear``, ``gaussian_nb`` and ``activation`` layers for scalers,
-pipelines, linear models, GaussianNB and MLPs) and compiles it to a C99 library; the returned CModel runs that C library
+pipelines, linear models, GaussianNB and MLPs; ``mahalanobis`` for EllipticEnvelope, ``gaussian_mixture``
+for GaussianMixture) and compiles it to a C99 library; the returned CModel runs that C library
 through scikit-learn's method names, so agreement can be checked in one line.
 """
 from __future__ import annotations

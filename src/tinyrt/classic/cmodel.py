@@ -47,6 +47,7 @@ def _shim(ident: str, spec: ClassicSpec) -> str:
         parts.append(batch("decision_function", "float", f"{ident}_decision_function(r, out + (size_t)i * {no});"))
     if task == "outlier":
         parts.append(batch("decision_function", "float", f"out[i] = {ident}_decision_function(r);"))
+    if task == "outlier" or "score_samples" in methods:
         parts.append(batch("score_samples", "float", f"out[i] = {ident}_score_samples(r);"))
     if spec.scale is not None:
         parts.append(f"void trt_shim_quantize(const float *x, int n, int16_t *out)\n{{\n    int i;\n"

@@ -15,6 +15,7 @@ from sklearn.base import is_classifier
 from ..errors import UnsupportedError
 from ..ir import Layer, Model
 from ..ir.reference import make_step
+from .density import CONVERTERS as DENSITY_CONVERTERS
 from .ensemble import split64
 from .trees import CONVERTERS as TREE_CONVERTERS
 from .trees import _info
@@ -190,4 +191,5 @@ CONVERTERS = {
     "GaussianNB": from_gaussian_nb,
     "MLPClassifier": from_mlp, "MLPRegressor": from_mlp,
     "Pipeline": from_pipeline,
+    **DENSITY_CONVERTERS,
 }

@@ -22,6 +22,12 @@ Classic (scikit-learn) layers keep float64 numbers exactly as a float32 weight `
 ``standard``: ``(x - offset) / scale``; ``minmax``: ``x * scale + offset``), ``linear`` (dense in
 float64: the dot product first, then the bias, as ``X @ coef.T + intercept``) and ``gaussian_nb``
 (GaussianNB's joint log likelihood per class: ``log_prior + (log_norm - 0.5 * sum((x - theta)**2 / var))``).
+``mahalanobis`` gives EllipticEnvelope's score_samples, minus the squared Mahalanobis distance to
+``location`` under ``precision`` (as scipy's cdist: ``sqrt(d . (precision d))``, then squared).
+``gaussian_mixture`` gives GaussianMixture's weighted log probability of each component, computed
+as scikit-learn does for float32 X from ``precisions_cholesky_`` (``covariance`` full, tied, diag or
+spherical; the weights are scikit-learn's products it computes from the fitted parameters, see
+reference.py).
 """
 from __future__ import annotations
 
@@ -189,6 +195,31 @@ SPECS: dict[str, LayerSpec] = {
         out_features=lambda p: p["classes"],
     ),
 }
+
+
+GMM_COVARIANCES = ("full", "tied", "diag", "spherical")
+
+
+def _gmm_shapes(p: dict) -> dict:
+    k, f, cov = p["components"], p["features"], p["covariance"]
+    per = {"full": {"prec_chol": (k, f, f), "mean_prec": (k, f)}, "tied": {"prec_chol": (f, f), "mean_prec": (k, f)},
+           "diag": {"prec": (k, f), "mean_prec": (k, f), "mean_quad": (k,)},
+           "spherical": {"prec": (k,), "means": (k, f), "mean_quad": (k,)}}.get(cov, {})
+    return _exact(**per, log_det=(k,), log_weights=(k,))
+
+
+SPECS["mahalanobis"] = LayerSpec(
+    params={"features": Param(int, REQUIRED)},
+    weights=lambda p: _exact(location=(p["features"],), precision=(p["features"], p["features"])),
+    in_features=_features,
+    out_features=lambda p: 1,
+)
+SPECS["gaussian_mixture"] = LayerSpec(
+    params={"features": Param(int, REQUIRED), "components": Param(int, REQUIRED), "covariance": Param(str, "full")},
+    weights=_gmm_shapes,
+    in_features=_features,
+    out_features=lambda p: p["components"],
+)
 
 
 def state_floats(layer_type: str, p: dict) -> int:

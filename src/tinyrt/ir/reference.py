@@ -293,9 +293,66 @@ class _GaussianNB:
         return self.log_prior + (self.log_norm - 0.5 * d)
 
 
+class _Mahalanobis:
+    """EllipticEnvelope.score_samples: -(sqrt(d . (P d)))**2 with d = x - location, as scipy's cdist sums it."""
+
+    def __init__(self, layer):
+        self.location, self.precision = _exact(layer, "location"), _exact(layer, "precision")
+
+    def reset(self):
+        pass
+
+    def process(self, x):
+        out = np.empty((len(x), 1))
+        for r, row in enumerate(x):
+            d = row - self.location
+            s = 0.0
+            for i in range(len(d)):
+                t = 0.0
+                for j in range(len(d)):
+                    t += d[j] * self.precision[i, j]
+                s += d[i] * t
+            out[r, 0] = -(np.sqrt(s) ** 2)
+        return out
+
+
+class _GaussianMixture:
+    """GaussianMixture's weighted log probabilities as scikit-learn computes them for float32 X.
+
+    full/tied: q = float32(sum((x @ prec_chol - mean_prec)**2)), then float32(c + q), c = F log(2 pi);
+    diag: q = mean_quad - 2 (x @ mean_prec.T) + float32(x**2) @ prec.T;
+    spherical: q = mean_quad - 2 (x @ means.T) prec + float32(sum of float32 x**2) prec;
+    output: -0.5 (c + q) + log_det + log_weights.
+    """
+
+    def __init__(self, layer):
+        self.cov, self.k = layer.params["covariance"], layer.params["components"]
+        self.w = {key[:-3]: _exact(layer, key[:-3]) for key in layer.weights if key.endswith("_lo")}
+        self.c = layer.params["features"] * np.log(2 * np.pi)
+
+    def reset(self):
+        pass
+
+    def process(self, x):
+        w, f32 = self.w, np.float32
+        if self.cov in ("full", "tied"):
+            chol = w["prec_chol"] if self.cov == "full" else np.broadcast_to(w["prec_chol"], (self.k, *w["prec_chol"].shape))
+            q = np.stack([((x @ chol[k] - w["mean_prec"][k]) ** 2).sum(axis=1) for k in range(self.k)], axis=1)
+            half = -0.5 * (f32(self.c) + q.astype(f32)).astype(np.float64)
+        else:
+            if self.cov == "diag":
+                q = w["mean_quad"] - 2.0 * (x @ w["mean_prec"].T) + (x.astype(f32) ** 2).astype(np.float64) @ w["prec"].T
+            else:
+                norms = (x.astype(f32) ** 2).sum(axis=1, dtype=f32).astype(np.float64)
+                q = w["mean_quad"] - 2 * (x @ w["means"].T * w["prec"]) + np.outer(norms, w["prec"])
+            half = -0.5 * (self.c + q)
+        return half + w["log_det"] + w["log_weights"]
+
+
 _STEPS = {"dense": _Dense, "lstm": _LSTM, "gru": _GRU, "conv1d": _Conv1d,
           "activation": _Activation, "batchnorm": _BatchNorm, "residual": _Residual, "gain": _Gain,
-          "tree_ensemble": _TreeEnsemble, "scaler": _Scaler, "linear": _Linear, "gaussian_nb": _GaussianNB}
+          "tree_ensemble": _TreeEnsemble, "scaler": _Scaler, "linear": _Linear, "gaussian_nb": _GaussianNB,
+          "mahalanobis": _Mahalanobis, "gaussian_mixture": _GaussianMixture}
 
 
 def make_step(layer):

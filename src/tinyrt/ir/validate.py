@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from .layers import ACTIVATIONS, REQUIRED, SCALER_MODES, SPECS, TREE_COMBINE
+from .layers import ACTIVATIONS, GMM_COVARIANCES, REQUIRED, SCALER_MODES, SPECS, TREE_COMBINE
 
 MAX_FEATURES = 1 << 16
 MAX_TREE_NODES = 1 << 24  # node and leaf indices are stored in float32, exact up to 2**24
@@ -55,6 +55,9 @@ def _check_semantics(layer, where: str) -> None:
                 raise ModelError(f"{where}: parameter '{key}' = {p[key]} is not divisible by groups = {p['groups']}.")
     elif layer.type == "batchnorm" and p["eps"] < 0:
         raise ModelError(f"{where}: parameter 'eps' must not be negative.")
+    elif layer.type == "gaussian_mixture" and layer.params["covariance"] not in GMM_COVARIANCES:
+        raise ModelError(f"{where}: parameter 'covariance' = {layer.params['covariance']!r} is not one of "
+                         f"{', '.join(GMM_COVARIANCES)}.")
     if layer.type != "residual" and layer.layers:
         raise ModelError(f"{where}: only residual layers may contain layers.")
 

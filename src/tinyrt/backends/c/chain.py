@@ -16,11 +16,12 @@ from ...c import RUNTIME_DIR
 from ...errors import InputError, ModelError, UnsupportedError
 from ...ir.reference import join64
 from .classic import FEATURES
+from .density import DENSITY_LAYERS, density_api, density_step
 from .trees import Q_MAX, c_array, c_double, c_float
 
-CHAIN_LAYERS = ("scaler", "linear", "gaussian_nb", "activation")
+CHAIN_LAYERS = ("scaler", "linear", "gaussian_nb", "activation", *DENSITY_LAYERS)
 ACTIVATIONS = {"identity": "IDENTITY", "relu": "RELU", "tanh": "TANH", "sigmoid": "LOGISTIC", "softmax": "SOFTMAX"}
-PREDICT = ("value", "argmax", "binary_gt", "binary_gt_half")
+PREDICT = ("value", "argmax", "binary_gt", "binary_gt_half", "outlier")
 PROBA = ("none", "raw", "binary_raw", "logistic", "softmax", "logsumexp")
 
 
@@ -119,6 +120,8 @@ def _tables(ident: str, spec: ChainSpec) -> tuple:
         elif layer.type == "linear":
             w, b = table(layer, k, "weight"), table(layer, k, "bias")
             steps.append(f"trt_classic_linear({w}, {b}, {cur}, {n}, {p['out_features']}, {other});")
+        elif layer.type in DENSITY_LAYERS:
+            steps.append(density_step(layer, k, table, cur, n, other))
         else:
             names = [table(layer, k, key) for key in ("theta", "var", "log_prior", "log_norm")]
             steps.append(f"trt_classic_gaussian_nb({', '.join(names)}, {cur}, {n}, {p['classes']}, {other});")
@@ -149,6 +152,8 @@ def _api(ident: str, spec: ChainSpec) -> str:
                        f"static inline void {ident}_predict({x}, float *y)\n{{\n    int k;\n{raw}"
                        f"    for (k = 0; k < {up}_N_OUTPUTS; k++)\n        y[k] = (float)raw[k];\n}}\n")
         return "\n".join(fns)
+    if task == "outlier":
+        return "\n".join(fns + density_api(ident, spec, x, raw))
     decide = {"argmax": f"trt_classic_argmax(raw, {up}_N_OUTPUTS)", "binary_gt": "raw[0] > 0.0",
               "binary_gt_half": "raw[0] > 0.5"}[predict]
     fns.append(f"/* Return the predicted class index (0..{up}_N_CLASSES-1), as scikit-learn's predict. */\n"
@@ -165,7 +170,7 @@ def _api(ident: str, spec: ChainSpec) -> str:
         fns.append(f"/* Write the {up}_N_OUTPUTS decision values (float32), as decision_function. */\n"
                    f"static inline void {ident}_decision_function({x}, float *out)\n{{\n    int k;\n{raw}"
                    f"    for (k = 0; k < {up}_N_OUTPUTS; k++)\n        out[k] = (float)raw[k];\n}}\n")
-    return "\n".join(fns)
+    return "\n".join(fns + density_api(ident, spec, x, raw))
 
 
 def chain_header(ident: str, spec: ChainSpec) -> str:
@@ -179,7 +184,7 @@ def chain_header(ident: str, spec: ChainSpec) -> str:
         load = f"for (i = 0; i < {up}_N_FEATURES; i++)\n        a[i] = (double)x[i];"
     x = "const float *x" if spec.scale is None else "const int16_t *x"
     body = "\n    ".join([load, *steps])
-    runtime = "\n".join((RUNTIME_DIR / h).read_text() for h in ("trt_common.h", "trt_classic.h"))
+    runtime = "\n".join((RUNTIME_DIR / h).read_text() for h in ("trt_common.h", "trt_classic.h", "trt_density.h"))
     runtime = runtime.replace('#include "trt_common.h"', "/* trt_common.h: above */")
     classes = ""
     if info["classes"] is not None:

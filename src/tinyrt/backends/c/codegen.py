@@ -293,6 +293,12 @@ class _Writer:
 
     _linear = _gaussian_nb = _scaler
 
+    def _mahalanobis(self, layer, tag, src, n_in, dst):
+        from .density import emit_density_layer
+        return emit_density_layer(self, layer, tag, src, n_in, dst)
+
+    _gaussian_mixture = _mahalanobis
+
     def _residual(self, layer, tag, src, n_in, dst):
         x = src
         for j, sub in enumerate(layer.layers):
