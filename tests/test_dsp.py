@@ -357,3 +357,27 @@ REFUSALS = [
 def test_refusals_say_what_is_wrong(call, message):
     with pytest.raises(InputError, match=message):
         call()
+
+
+def test_features_from_the_command_line(tmp_path):
+    from tinyrt.audio import write_wav
+    from test_cli import fail, run
+    sr = 16000
+    audio = (0.5 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)).astype(np.float32)
+    write_wav(tmp_path / "tone.wav", audio, sr)
+    write_wav(tmp_path / "stereo.wav", np.stack([audio, audio], axis=1), sr)
+    proc = run("features", tmp_path / "tone.wav", "-o", tmp_path / "f.npy", "--features", "log_mel,rms,centroid",
+               "--hop", "160", "--block", "100")
+    assert "97 frames x 42 values" in proc.stdout
+    frames = np.load(tmp_path / "f.npy")
+    # the same frames as the Python API fed the whole file at once, to the last bit
+    want = dsp.FeatureExtractor(sr, 512, 160, ["log_mel", "rms", "centroid"]).process(audio)
+    np.testing.assert_array_equal(frames, want)
+    assert abs(float(np.median(frames[:, -1])) - 440) < 20
+    run("features", tmp_path / "tone.wav", "-o", tmp_path / "f.csv", "--features", "zcr")
+    assert (tmp_path / "f.csv").read_text().splitlines()[0] == "zcr"
+    fail("features", tmp_path / "stereo.wav", "-o", tmp_path / "x.npy", message="has 2 channels")
+    fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.txt", message="must end in .npy or .csv")
+    fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.npy", "--features", "mfcc", message="unknown features")
+    fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.npy", "--n-fft", "500", message="not a power of two")
+    fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.npy", "--block", "0", message="--block must be at least 1")

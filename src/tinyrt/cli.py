@@ -100,6 +100,37 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_features(args) -> int:
+    """Compute feature frames of a WAV file with the C feature library and save them (.npy or .csv)."""
+    import numpy as np
+
+    from .audio import read_wav
+    from .dsp import FeatureExtractor
+    audio, rate = read_wav(args.input)
+    if audio.ndim == 2:
+        if audio.shape[1] != 1:
+            raise InputError(f"{args.input} has {audio.shape[1]} channels; features are computed on mono audio, "
+                             f"mix it down first.")
+        audio = audio[:, 0]
+    if args.block < 1:
+        raise InputError(f"--block must be at least 1 sample, got {args.block}.")
+    names = [f.strip() for f in args.features.split(",") if f.strip()]
+    fx = FeatureExtractor(rate, args.n_fft, args.hop, names, n_mels=args.n_mels, fmin=args.fmin, fmax=args.fmax,
+                          htk=args.htk)
+    frames = np.concatenate([fx.process(audio[i:i + args.block]) for i in range(0, len(audio), args.block)]
+                            + [np.zeros((0, fx.n_features), np.float32)])
+    out = Path(args.output)
+    if out.suffix == ".npy":
+        np.save(out, frames)
+    elif out.suffix == ".csv":
+        np.savetxt(out, frames, delimiter=",", fmt="%.9g", header=",".join(fx.names), comments="")
+    else:
+        raise InputError(f"the output file must end in .npy or .csv, got '{out.name}'.")
+    print(f"wrote {out}: {len(frames)} frames x {fx.n_features} values ({', '.join(names)}; n_fft {fx.n_fft}, "
+          f"hop {fx.hop} at {rate} Hz, fed in {args.block}-sample blocks)")
+    return 0
+
+
 def cmd_check(args) -> int:
     """Run the model on every engine against the reference; exit 1 if any disagrees."""
     from .backends.verify import verify
@@ -366,6 +397,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compare", help="the original estimator (.pkl/.joblib): report agreement, exit 1 if any differs")
     s.add_argument("-o", "--output", help="write the results here (.npy or .csv)")
     s.set_defaults(func=cmd_predict)
+
+    s = sub.add_parser("features", help="audio features of a WAV file computed by the C feature library")
+    s.add_argument("input", help="mono WAV file")
+    s.add_argument("-o", "--output", required=True, help="feature frames, one row per frame (.npy or .csv)")
+    s.add_argument("--features", default="log_mel",
+                   help="comma-separated: log_mel, mel, power, rms, zcr, centroid, bandwidth, rolloff, flatness")
+    s.add_argument("--n-fft", type=int, default=512, help="window and FFT size, a power of two (default 512)")
+    s.add_argument("--hop", type=int, help="samples between frames (default n_fft / 4)")
+    s.add_argument("--n-mels", type=int, default=40)
+    s.add_argument("--fmin", type=float, default=0.0)
+    s.add_argument("--fmax", type=float, help="highest mel frequency (default: half the sample rate)")
+    s.add_argument("--htk", action="store_true", help="HTK mel scale instead of Slaney's")
+    s.add_argument("--block", type=int, default=64, help="feed the audio in blocks of this many samples (default 64)")
+    s.set_defaults(func=cmd_features)
 
     s = sub.add_parser("check", help="prove parity of every engine with the reference, and C real-time safety")
     s.add_argument("model")
