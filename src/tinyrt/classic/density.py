@@ -12,15 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Layer, Model
-from .ensemble import split64
-
-
-def _exact(**arrays) -> dict:
-    """Return IR weights holding float64 arrays exactly: each as float32 plus its two low parts."""
-    out = {}
-    for key, value in arrays.items():
-        out[key], out[f"{key}_lo"] = split64(np.asarray(value, dtype=np.float64))
-    return out
+from .ensemble import exact_weights as _exact
 
 
 def _info(est, task: str, predict: str, proba: str, methods, classes, offset: float = 0.0) -> dict:

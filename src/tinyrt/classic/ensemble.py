@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Layer
-from ..ir.reference import join64
+from ..ir.reference_classic import join64
 
 
 def round_down_f32(t64) -> np.ndarray:
@@ -24,6 +24,14 @@ def round_down_f32(t64) -> np.ndarray:
     t32[above] = np.nextafter(t32[above], np.float32(-np.inf))
     t32[t32 == np.inf] = np.finfo(np.float32).max
     return t32
+
+
+def exact_weights(**arrays) -> dict:
+    """Return IR weights holding float64 arrays exactly: each as float32 plus its two low parts."""
+    out = {}
+    for key, value in arrays.items():
+        out[key], out[f"{key}_lo"] = split64(np.asarray(value, dtype=np.float64))
+    return out
 
 
 def split64(v) -> tuple:

@@ -16,20 +16,13 @@ from ..errors import UnsupportedError
 from ..ir import Layer, Model
 from ..ir.reference import make_step
 from .density import CONVERTERS as DENSITY_CONVERTERS
-from .ensemble import split64
+from .ensemble import exact_weights as _exact
+from .knn import CONVERTERS as KNN_CONVERTERS
 from .trees import CONVERTERS as TREE_CONVERTERS
 from .trees import _info
 
 SCALERS = ("StandardScaler", "MinMaxScaler")
 MLP_ACTIVATIONS = {"identity": "identity", "relu": "relu", "tanh": "tanh", "logistic": "sigmoid"}
-
-
-def _exact(**arrays) -> dict:
-    """Return IR weights holding float64 arrays exactly: each as float32 plus its two low parts."""
-    out = {}
-    for key, value in arrays.items():
-        out[key], out[f"{key}_lo"] = split64(np.asarray(value, dtype=np.float64))
-    return out
 
 
 def scaler_layer(est) -> Layer:
@@ -192,4 +185,5 @@ CONVERTERS = {
     "MLPClassifier": from_mlp, "MLPRegressor": from_mlp,
     "Pipeline": from_pipeline,
     **DENSITY_CONVERTERS,
+    **KNN_CONVERTERS,
 }

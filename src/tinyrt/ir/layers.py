@@ -28,6 +28,10 @@ float64: the dot product first, then the bias, as ``X @ coef.T + intercept``) an
 as scikit-learn does for float32 X from ``precisions_cholesky_`` (``covariance`` full, tied, diag or
 spherical; the weights are scikit-learn's products it computes from the fitted parameters, see
 reference.py).
+``knn`` gives KNeighborsClassifier's class votes by brute-force search over the stored ``train`` rows
+(``labels`` class indices stored exactly in float32, ``norms`` scikit-learn's squared row norms):
+``metric`` euclidean_gemm, euclidean, manhattan or minkowski (``p``), ``weights`` uniform or
+distance, the k-slot heap and vote order of trt_knn.h (see reference.py).
 """
 from __future__ import annotations
 
@@ -219,6 +223,19 @@ SPECS["gaussian_mixture"] = LayerSpec(
     weights=_gmm_shapes,
     in_features=_features,
     out_features=lambda p: p["components"],
+)
+
+
+KNN_METRICS = ("euclidean_gemm", "euclidean", "manhattan", "minkowski")
+KNN_WEIGHTS = ("uniform", "distance")
+SPECS["knn"] = LayerSpec(
+    params={"features": Param(int, REQUIRED), "samples": Param(int, REQUIRED), "neighbors": Param(int, REQUIRED),
+            "classes": Param(int, REQUIRED), "metric": Param(str, "euclidean_gemm"), "p": Param(float, 2.0),
+            "weights": Param(str, "uniform")},
+    weights=lambda p: {**_exact(train=(p["samples"], p["features"]), norms=(p["samples"],)),
+                       "labels": (p["samples"],)},
+    in_features=_features,
+    out_features=lambda p: p["classes"],
 )
 
 

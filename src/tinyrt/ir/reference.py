@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf
 
+from .reference_classic import CLASSIC_STEPS
+
 
 def sigmoid(x):
     """Return the logistic function of x."""
@@ -202,157 +204,9 @@ class _Gain:
         return x * self.gain
 
 
-def join64(hi, lo) -> np.ndarray:
-    """Return the float64 values stored as float32 parts: (hi + lo[..., 0]) + lo[..., 1]."""
-    return (np.asarray(hi, np.float64) + lo[..., 0].astype(np.float64)) + lo[..., 1].astype(np.float64)
-
-
-class _TreeEnsemble:
-    """Trees as scikit-learn evaluates them: x <= threshold goes left; leaf rows summed in tree order."""
-
-    def __init__(self, layer):
-        p, w = layer.params, layer.weights
-        self.feature, self.left, self.right, self.leaf, self.root, self.output = (
-            w[k].astype(np.int64) for k in ("feature", "left", "right", "leaf", "root", "output"))
-        self.threshold = w["threshold"].astype(np.float64)
-        self.value, self.bias = join64(w["value"], w["value_lo"]), join64(w["bias"], w["bias_lo"])
-        self.width, self.combine, self.denominator = p["leaf_width"], p["combine"], p["denominator"]
-
-    def reset(self):
-        pass
-
-    def leaves(self, x) -> np.ndarray:
-        """Return the leaf row each tree reaches for each frame, shape (T, trees)."""
-        rows = np.arange(len(x))
-        out = np.empty((len(x), len(self.root)), dtype=np.int64)
-        for t, root in enumerate(self.root):
-            node = np.full(len(x), root)
-            split = self.left[node] >= 0
-            while split.any():
-                go_left = x[rows, np.maximum(self.feature[node], 0)] <= self.threshold[node]
-                node = np.where(split, np.where(go_left, self.left[node], self.right[node]), node)
-                split = self.left[node] >= 0
-            out[:, t] = self.leaf[node]
-        return out
-
-    def process(self, x):
-        acc = np.tile(self.bias, (len(x), 1))
-        for t, rows in enumerate(self.leaves(x).T):
-            acc[:, self.output[t]:self.output[t] + self.width] += self.value[rows]
-        if self.combine == "mean":
-            acc /= len(self.root)
-        elif self.combine == "isolation":
-            r = acc / self.denominator if self.denominator != 0 else np.ones_like(acc)
-            acc = -(2 ** -r)
-        return acc
-
-
-def _exact(layer, key) -> np.ndarray:
-    return join64(layer.weights[key], layer.weights[f"{key}_lo"])
-
-
-class _Scaler:
-    """Per-feature affine as scikit-learn applies it to float32 X: each float64 step rounded to float32."""
-
-    def __init__(self, layer):
-        self.offset, self.scale, self.mode = _exact(layer, "offset"), _exact(layer, "scale"), layer.params["mode"]
-
-    def reset(self):
-        pass
-
-    def process(self, x):
-        f32 = np.float32
-        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, as it does in scikit-learn
-            x = np.asarray(x, np.float64).astype(f32).astype(np.float64)
-            if self.mode == "standard":
-                return ((x - self.offset).astype(f32).astype(np.float64) / self.scale).astype(f32).astype(np.float64)
-            return ((x * self.scale).astype(f32).astype(np.float64) + self.offset).astype(f32).astype(np.float64)
-
-
-class _Linear:
-    def __init__(self, layer):
-        self.w, self.b = _exact(layer, "weight"), _exact(layer, "bias")
-
-    def reset(self):
-        pass
-
-    def process(self, x):
-        return x @ self.w.T + self.b
-
-
-class _GaussianNB:
-    def __init__(self, layer):
-        self.theta, self.var = _exact(layer, "theta"), _exact(layer, "var")
-        self.log_prior, self.log_norm = _exact(layer, "log_prior"), _exact(layer, "log_norm")
-
-    def reset(self):
-        pass
-
-    def process(self, x):
-        d = ((x[:, None, :] - self.theta[None]) ** 2 / self.var[None]).sum(axis=2)
-        return self.log_prior + (self.log_norm - 0.5 * d)
-
-
-class _Mahalanobis:
-    """EllipticEnvelope.score_samples: -(sqrt(d . (P d)))**2 with d = x - location, as scipy's cdist sums it."""
-
-    def __init__(self, layer):
-        self.location, self.precision = _exact(layer, "location"), _exact(layer, "precision")
-
-    def reset(self):
-        pass
-
-    def process(self, x):
-        out = np.empty((len(x), 1))
-        for r, row in enumerate(x):
-            d = row - self.location
-            s = 0.0
-            for i in range(len(d)):
-                t = 0.0
-                for j in range(len(d)):
-                    t += d[j] * self.precision[i, j]
-                s += d[i] * t
-            out[r, 0] = -(np.sqrt(s) ** 2)
-        return out
-
-
-class _GaussianMixture:
-    """GaussianMixture's weighted log probabilities as scikit-learn computes them for float32 X.
-
-    full/tied: q = float32(sum((x @ prec_chol - mean_prec)**2)), then float32(c + q), c = F log(2 pi);
-    diag: q = mean_quad - 2 (x @ mean_prec.T) + float32(x**2) @ prec.T;
-    spherical: q = mean_quad - 2 (x @ means.T) prec + float32(sum of float32 x**2) prec;
-    output: -0.5 (c + q) + log_det + log_weights.
-    """
-
-    def __init__(self, layer):
-        self.cov, self.k = layer.params["covariance"], layer.params["components"]
-        self.w = {key[:-3]: _exact(layer, key[:-3]) for key in layer.weights if key.endswith("_lo")}
-        self.c = layer.params["features"] * np.log(2 * np.pi)
-
-    def reset(self):
-        pass
-
-    def process(self, x):
-        w, f32 = self.w, np.float32
-        if self.cov in ("full", "tied"):
-            chol = w["prec_chol"] if self.cov == "full" else np.broadcast_to(w["prec_chol"], (self.k, *w["prec_chol"].shape))
-            q = np.stack([((x @ chol[k] - w["mean_prec"][k]) ** 2).sum(axis=1) for k in range(self.k)], axis=1)
-            half = -0.5 * (f32(self.c) + q.astype(f32)).astype(np.float64)
-        else:
-            if self.cov == "diag":
-                q = w["mean_quad"] - 2.0 * (x @ w["mean_prec"].T) + (x.astype(f32) ** 2).astype(np.float64) @ w["prec"].T
-            else:
-                norms = (x.astype(f32) ** 2).sum(axis=1, dtype=f32).astype(np.float64)
-                q = w["mean_quad"] - 2 * (x @ w["means"].T * w["prec"]) + np.outer(norms, w["prec"])
-            half = -0.5 * (self.c + q)
-        return half + w["log_det"] + w["log_weights"]
-
-
 _STEPS = {"dense": _Dense, "lstm": _LSTM, "gru": _GRU, "conv1d": _Conv1d,
           "activation": _Activation, "batchnorm": _BatchNorm, "residual": _Residual, "gain": _Gain,
-          "tree_ensemble": _TreeEnsemble, "scaler": _Scaler, "linear": _Linear, "gaussian_nb": _GaussianNB,
-          "mahalanobis": _Mahalanobis, "gaussian_mixture": _GaussianMixture}
+          **CLASSIC_STEPS}
 
 
 def make_step(layer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from .layers import ACTIVATIONS, GMM_COVARIANCES, REQUIRED, SCALER_MODES, SPECS, TREE_COMBINE
+from .layers import ACTIVATIONS, GMM_COVARIANCES, KNN_METRICS, KNN_WEIGHTS, REQUIRED, SCALER_MODES, SPECS, TREE_COMBINE
 
 MAX_FEATURES = 1 << 16
 MAX_TREE_NODES = 1 << 24  # node and leaf indices are stored in float32, exact up to 2**24
@@ -131,6 +131,23 @@ def _check_classic(layer, where: str) -> None:
             raise ModelError(f"{where}: weight 'scale' must not be zero.")
     elif layer.type == "gaussian_nb" and not (layer.weights["var"] > 0).all():
         raise ModelError(f"{where}: weight 'var' must be positive.")
+    elif layer.type == "knn":
+        _check_knn(layer, where)
+
+
+def _check_knn(layer, where: str) -> None:
+    """Check a knn layer's metric, weighting, p, neighbour count and class labels."""
+    p = layer.params
+    for key, allowed in (("metric", KNN_METRICS), ("weights", KNN_WEIGHTS)):
+        if p[key] not in allowed:
+            raise ModelError(f"{where}: parameter '{key}' = {p[key]!r} is not one of {', '.join(allowed)}.")
+    if p["p"] <= 0:
+        raise ModelError(f"{where}: parameter 'p' must be positive, got {p['p']}.")
+    if p["neighbors"] > p["samples"]:
+        raise ModelError(f"{where}: parameter 'neighbors' = {p['neighbors']} is more than samples = {p['samples']}.")
+    labels = _indices(layer, "labels", where)
+    if ((labels < 0) | (labels >= p["classes"])).any():
+        raise ModelError(f"{where}: weight 'labels' must hold class indices in 0..{p['classes'] - 1}.")
 
 
 def _check_layers(layers, n_in: int, prefix: str) -> int:

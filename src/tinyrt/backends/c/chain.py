@@ -14,15 +14,16 @@ import numpy as np
 from ... import __version__
 from ...c import RUNTIME_DIR
 from ...errors import InputError, ModelError, UnsupportedError
-from ...ir.reference import join64
+from ...ir.reference_classic import join64
 from .classic import FEATURES
 from .density import DENSITY_LAYERS, density_api, density_step
+from .knn import KNN_LAYERS, knn_step
 from .trees import Q_MAX, c_array, c_double, c_float
 
-CHAIN_LAYERS = ("scaler", "linear", "gaussian_nb", "activation", *DENSITY_LAYERS)
+CHAIN_LAYERS = ("scaler", "linear", "gaussian_nb", "activation", *DENSITY_LAYERS, *KNN_LAYERS)
 ACTIVATIONS = {"identity": "IDENTITY", "relu": "RELU", "tanh": "TANH", "sigmoid": "LOGISTIC", "softmax": "SOFTMAX"}
 PREDICT = ("value", "argmax", "binary_gt", "binary_gt_half", "outlier")
-PROBA = ("none", "raw", "binary_raw", "logistic", "softmax", "logsumexp")
+PROBA = ("none", "raw", "binary_raw", "logistic", "softmax", "logsumexp", "normalize")
 
 
 @dataclass
@@ -122,6 +123,10 @@ def _tables(ident: str, spec: ChainSpec) -> tuple:
             steps.append(f"trt_classic_linear({w}, {b}, {cur}, {n}, {p['out_features']}, {other});")
         elif layer.type in DENSITY_LAYERS:
             steps.append(density_step(layer, k, table, cur, n, other))
+        elif layer.type in KNN_LAYERS:
+            text, block = knn_step(f"{ident}_l{k}", layer, lambda key, layer=layer, k=k: table(layer, k, key), cur, other)
+            arrays.append(text)
+            steps.append(block)
         else:
             names = [table(layer, k, key) for key in ("theta", "var", "log_prior", "log_norm")]
             steps.append(f"trt_classic_gaussian_nb({', '.join(names)}, {cur}, {n}, {p['classes']}, {other});")
@@ -163,7 +168,8 @@ def _api(ident: str, spec: ChainSpec) -> str:
                 "binary_raw": f"{raw}    proba[0] = (float)(1.0 - raw[0]);\n    proba[1] = (float)raw[0];\n",
                 "logistic": f"{raw}    trt_classic_proba_logistic(raw[0], proba);\n",
                 "softmax": f"{raw}    trt_classic_proba_softmax(raw, {up}_N_CLASSES, proba);\n",
-                "logsumexp": f"{raw}    trt_classic_proba_logsumexp(raw, {up}_N_CLASSES, proba);\n"}[proba]
+                "logsumexp": f"{raw}    trt_classic_proba_logsumexp(raw, {up}_N_CLASSES, proba);\n",
+                "normalize": f"{raw}    trt_knn_proba(raw, {up}_N_CLASSES, proba);\n"}[proba]
         fns.append(f"/* Write the {up}_N_CLASSES class probabilities (float32), as predict_proba. */\n"
                    f"static inline void {ident}_predict_proba({x}, float *proba)\n{{\n{body}}}\n")
     if "decision_function" in info["methods"]:
@@ -184,7 +190,7 @@ def chain_header(ident: str, spec: ChainSpec) -> str:
         load = f"for (i = 0; i < {up}_N_FEATURES; i++)\n        a[i] = (double)x[i];"
     x = "const float *x" if spec.scale is None else "const int16_t *x"
     body = "\n    ".join([load, *steps])
-    runtime = "\n".join((RUNTIME_DIR / h).read_text() for h in ("trt_common.h", "trt_classic.h", "trt_density.h"))
+    runtime = "\n".join((RUNTIME_DIR / h).read_text() for h in ("trt_common.h", "trt_classic.h", "trt_density.h", "trt_knn.h"))
     runtime = runtime.replace('#include "trt_common.h"', "/* trt_common.h: above */")
     classes = ""
     if info["classes"] is not None:

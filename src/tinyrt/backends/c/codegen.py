@@ -299,6 +299,10 @@ class _Writer:
 
     _gaussian_mixture = _mahalanobis
 
+    def _knn(self, layer, tag, src, n_in, dst):
+        from .knn import emit_knn_layer
+        return emit_knn_layer(self, layer, tag, src, n_in, dst)
+
     def _residual(self, layer, tag, src, n_in, dst):
         x = src
         for j, sub in enumerate(layer.layers):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ...ir.reference import join64
+from ...ir.reference_classic import join64
 from .trees import c_array, c_double
 
 DENSITY_LAYERS = ("mahalanobis", "gaussian_mixture")

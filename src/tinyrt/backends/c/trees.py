@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import UnsupportedError
-from ...ir.reference import join64
+from ...ir.reference_classic import join64
 
 MAX_NODES = 32767      # TRT_TREES_MAX_NODES: split nodes plus leaf rows, int16 node indices
 Q_MAX = 32767          # int16 features are clipped to [-Q_MAX, Q_MAX]
