@@ -1,10 +1,10 @@
 """tinyrt.convert for KNeighborsClassifier: the C agrees exactly with scikit-learn's predict.
 
-Brute-force and KD-tree models, uniform and distance weights, euclidean / manhattan / minkowski on
-held-out data: the same class on every sample, probabilities within float32 rounding, the float64
-votes equal to the reference runner's; integer grids full of exact distance ties (the heap's tie
-rule and the GEMM-trick distances); a scaler pipeline with int16 features; the C engine; a pedantic
-C99 header; the refusals with their messages.
+Brute-force, KD-tree and ball-tree models, uniform and distance weights, euclidean / manhattan /
+minkowski on held-out data: the same class on every sample, probabilities within float32 rounding, the
+float64 votes equal to the reference runner's; integer grids full of exact distance ties (the heap's
+tie rule, the GEMM-trick distances, the fitted tree's depth-first visiting order and sort); a scaler
+pipeline with int16 features; the C engine; pedantic C99 headers; the refusals with their messages.
 """
 import functools
 import subprocess
@@ -42,6 +42,8 @@ CASES = {
     "auto-kdtree-distance-k9": dict(n_neighbors=9, weights="distance"),
     "brute-manhattan": dict(algorithm="brute", metric="manhattan", n_neighbors=4),
     "brute-minkowski3-distance": dict(algorithm="brute", p=3, weights="distance"),
+    "kdtree-manhattan-distance": dict(algorithm="kd_tree", metric="manhattan", weights="distance"),
+    "balltree-minkowski3": dict(algorithm="ball_tree", p=3, n_neighbors=7),
 }
 
 
@@ -87,6 +89,26 @@ def test_on_ties_c_agrees_with_single_threaded_sklearn(features):
         np.testing.assert_array_equal(convert(est).predict(Q.astype(np.float32)), want)
 
 
+GRID_SEARCHES = [(k, weights) for k in (4, 5, 10) for weights in ("uniform", "distance")] + [(20, "distance")]
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "kd_tree", "ball_tree"])
+@pytest.mark.parametrize("features, rows", [(3, 400), (5, 1000)])
+def test_tree_models_agree_exactly_on_integer_grids_full_of_ties(features, rows, algorithm):
+    """Among equally near rows scikit-learn's tree query keeps those its depth-first search meets first
+    (and orders them with its introsort past 15 neighbours); the C searches the same fitted tree."""
+    rng = np.random.default_rng(features + rows)
+    X, y = rng.integers(0, 6, (rows, features)).astype(np.float64), rng.integers(0, 3, rows)
+    Q = rng.integers(0, 6, (300, features)).astype(np.float32)
+    for k, weights in GRID_SEARCHES:
+        est = KNeighborsClassifier(k, weights=weights, algorithm=algorithm).fit(X, y)
+        assert est._fit_method == ("kd_tree" if algorithm == "auto" else algorithm)
+        cm = convert(est)
+        np.testing.assert_array_equal(cm.predict(Q), est.predict(Q.astype(np.float64)), err_msg=f"k={k} {weights}")
+        np.testing.assert_array_equal(cm.raw(Q), cm.model.reference().process(Q))
+        assert np.abs(cm.predict_proba(Q) - est.predict_proba(Q.astype(np.float64))).max() <= 1.2e-7
+
+
 def test_pipeline_with_int16_features_and_the_c_engine(tmp_path):
     X, y, X_test = data()
     est = make_pipeline(StandardScaler(), KNeighborsClassifier(5)).fit(X, y)
@@ -118,10 +140,15 @@ int main(void)
 """
 
 
-def test_saved_header_is_pedantic_c99_and_agrees(tmp_path):
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree", "ball_tree"])
+def test_saved_header_is_pedantic_c99_and_agrees(tmp_path, algorithm):
     X, y, _ = data()
-    est = KNeighborsClassifier(5, weights="distance", algorithm="brute").fit(X, y)
-    files = {"knn.h": convert(est).save(tmp_path / "knn.h").read_text(), "main.c": PROGRAM}
+    est = KNeighborsClassifier(5, weights="distance", algorithm=algorithm).fit(X, y)
+    header = convert(est).save(tmp_path / "knn.h").read_text()
+    assert not any(call in header for call in ("malloc(", "calloc(", "realloc(", "alloca("))
+    if algorithm != "brute":  # the search stack is bounded by the tree's depth, a constant
+        assert f"int32_t stack_node[{int(np.log2(len(est._tree.get_arrays()[2]) + 1))}];" in header
+    files = {"knn.h": header, "main.c": PROGRAM}
     exe = build(files, "main", kind="executable", profile="sanitize", extra_flags=["-pedantic", "-Wshadow"])
     out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
     row = np.array([[0.5, 1.0, 0.0, 4.0]])
@@ -136,6 +163,16 @@ def _bad_labels():
     return Model(layers=[layer], input_size=4).validate()
 
 
+def _bad_tree(key):
+    X, y, _ = data()
+    layer = to_ir(KNeighborsClassifier(3, algorithm="kd_tree").fit(X, y)).layers[0]
+    if key == "tree_index":
+        layer.weights[key] = layer.weights[key] * 0
+    else:
+        del layer.weights[key]
+    return Model(layers=[layer], input_size=4).validate()
+
+
 REFUSALS = [
     (lambda: convert(KNeighborsClassifier(3, metric="chebyshev").fit(data()[0], data()[1])), UnsupportedError,
      r"tinyrt converts KNeighborsClassifier with weights 'uniform' or 'distance', one output and metric euclidean, "
@@ -147,6 +184,10 @@ REFUSALS = [
     (lambda: convert(KNeighborsClassifier(3).fit(data()[0], data()[1])).decision_function(data()[2]), UnsupportedError,
      "KNeighborsClassifier has no decision_function; it has predict, predict_proba"),
     (_bad_labels, ModelError, r"layer 0 \(knn\): weight 'labels' must hold class indices in 0..2"),
+    (lambda: _bad_tree("tree_index"), ModelError,
+     r"layer 0 \(knn\): weight 'tree_index' must be a permutation of the 500 training rows"),
+    (lambda: _bad_tree("tree_bounds"), ModelError,
+     r"layer 0 \(knn\): weight 'tree_bounds' is missing \(expected shape \(2, 31, 4\)\) for a kd_tree"),
 ]
 
 

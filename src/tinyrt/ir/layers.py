@@ -31,7 +31,11 @@ reference.py).
 ``knn`` gives KNeighborsClassifier's class votes by brute-force search over the stored ``train`` rows
 (``labels`` class indices stored exactly in float32, ``norms`` scikit-learn's squared row norms):
 ``metric`` euclidean_gemm, euclidean, manhattan or minkowski (``p``), ``weights`` uniform or
-distance, the k-slot heap and vote order of trt_knn.h (see reference.py).
+distance, the k-slot heap and vote order of trt_knn.h (see reference_classic.py). With ``tree``
+kd_tree or ball_tree it searches scikit-learn's fitted tree of ``nodes`` nodes (2**depth - 1) as its
+depth-first query does: ``tree_index`` (idx_array), ``tree_nodes`` (idx_start, idx_end, is_leaf per
+node) and ``tree_bounds`` (KD: the lower then upper corners, (2, nodes, features); ball: the
+centroids, with ``tree_radius``), the float64 ones exact.
 """
 from __future__ import annotations
 
@@ -228,14 +232,28 @@ SPECS["gaussian_mixture"] = LayerSpec(
 
 KNN_METRICS = ("euclidean_gemm", "euclidean", "manhattan", "minkowski")
 KNN_WEIGHTS = ("uniform", "distance")
+KNN_TREES = ("none", "kd_tree", "ball_tree")
+
+
+def _knn_tree_shapes(p: dict) -> dict:
+    """Return the shapes of a knn layer's fitted-tree weights (none without a tree)."""
+    if p["tree"] == "none":
+        return {}
+    nodes, n = p["nodes"], p["features"]
+    bounds = _exact(tree_bounds=(2, nodes, n)) if p["tree"] == "kd_tree" else _exact(tree_bounds=(nodes, n),
+                                                                                      tree_radius=(nodes,))
+    return {"tree_index": (p["samples"],), "tree_nodes": (nodes, 3), **bounds}
+
+
 SPECS["knn"] = LayerSpec(
     params={"features": Param(int, REQUIRED), "samples": Param(int, REQUIRED), "neighbors": Param(int, REQUIRED),
             "classes": Param(int, REQUIRED), "metric": Param(str, "euclidean_gemm"), "p": Param(float, 2.0),
-            "weights": Param(str, "uniform")},
+            "weights": Param(str, "uniform"), "tree": Param(str, "none"), "nodes": Param(int, 1)},
     weights=lambda p: {**_exact(train=(p["samples"], p["features"]), norms=(p["samples"],)),
                        "labels": (p["samples"],)},
     in_features=_features,
     out_features=lambda p: p["classes"],
+    optional=_knn_tree_shapes,
 )
 
 

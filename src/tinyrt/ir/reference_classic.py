@@ -199,14 +199,77 @@ def _heap_push(dist, index, v, j) -> None:
     dist[at], index[at] = v, j
 
 
+def _insertion_sort(dist, index, lo, n) -> None:
+    """Sort dist[lo:lo + n] (with index) in place, stably, by insertion."""
+    for i in range(lo + 1, lo + n):
+        d, t, j = dist[i], index[i], i
+        while j > lo and dist[j - 1] > d:
+            dist[j], index[j] = dist[j - 1], index[j - 1]
+            j -= 1
+        dist[j], index[j] = d, t
+
+
+def _introsort(dist, index, lo, n, maxd) -> None:
+    """Sort dist[lo:lo + n] (with index) in place as scikit-learn's introsort_2way."""
+    def swap(i, j):
+        dist[i], dist[j], index[i], index[j] = dist[j], dist[i], index[j], index[i]
+
+    def sift(root, end):
+        while True:
+            child, top = 2 * root + 1, root
+            if child < end and dist[lo + top] < dist[lo + child]:
+                top = child
+            if child + 1 < end and dist[lo + top] < dist[lo + child + 1]:
+                top = child + 1
+            if top == root:
+                return
+            swap(lo + root, lo + top)
+            root = top
+
+    while n > 15:
+        if maxd <= 0:
+            for i in range((n - 2) // 2, -1, -1):
+                sift(i, n)
+            for i in range(n - 1, 0, -1):
+                swap(lo, lo + i)
+                sift(0, i)
+            return
+        maxd -= 1
+        last, mid = lo + n - 1, lo + n // 2
+        if dist[lo] > dist[last]:
+            swap(lo, last)
+        if dist[last] > dist[mid]:
+            swap(last, mid)
+            if dist[lo] > dist[last]:
+                swap(lo, last)
+        pivot, i, j = dist[last], lo + 1, lo + n - 2
+        while True:
+            while i <= j and dist[i] < pivot:
+                i += 1
+            while i <= j and dist[j] > pivot:
+                j -= 1
+            if i >= j:
+                break
+            swap(i, j)
+            i, j = i + 1, j - 1
+        swap(i, last)
+        _introsort(dist, index, lo, i - lo, maxd)
+        n -= i + 1 - lo
+        lo = i + 1
+    _insertion_sort(dist, index, lo, n)
+
+
 class _KNN:
-    """KNeighborsClassifier's class votes by brute force, as trt_knn.h computes them (see its conventions).
+    """KNeighborsClassifier's class votes, as trt_knn.h computes them (see its conventions).
 
     Surrogate distances per training row in visiting order: euclidean_gemm (|x|^2 - 2 x.y) + |y|^2
     floored at 0 (dot products summed feature by feature; the C uses fma, the same numbers when the
     training rows are float32 values), euclidean sum of squares, manhattan sum |d|, minkowski sum |d|^p;
-    a k-slot max-heap that rejects ties with its top; neighbours sorted by distance; weights 1 or
-    1/distance (distance 0: those neighbours 1, the others 0); per class numpy's pairwise sum.
+    rows visited in order (brute force) or in scikit-learn's depth-first tree order (KD/ball tree:
+    a node whose min_rdist exceeds the largest kept distance is skipped, the nearer child first,
+    leaf rows in tree_index order); a k-slot max-heap that rejects ties with its top; neighbours
+    sorted stably (brute force) or as simultaneous_sort (tree); weights 1 or 1/distance (distance
+    0: those neighbours 1, the others 0); per class numpy's pairwise sum.
     """
 
     def __init__(self, layer):
@@ -215,16 +278,22 @@ class _KNN:
         self.labels = layer.weights["labels"].astype(np.int64)
         self.k, self.n_classes, self.metric, self.p = p["neighbors"], p["classes"], p["metric"], p["p"]
         self.weighted = p["weights"] == "distance"
+        self.tree = p["tree"]
+        if self.tree != "none":
+            self.index = layer.weights["tree_index"].astype(np.int64)
+            self.nodes = layer.weights["tree_nodes"].astype(np.int64).tolist()
+            self.bounds = _exact(layer, "tree_bounds")
+            self.radius = _exact(layer, "tree_radius") if self.tree == "ball_tree" else None
 
     def reset(self):
         pass
 
-    def _rdist(self, x) -> np.ndarray:
-        d = x[None, :] - self.train
-        acc = np.zeros(len(self.train))
-        for i in range(self.train.shape[1]):  # feature by feature, as the C sums
+    def _rdist(self, x, train) -> np.ndarray:
+        d = x[None, :] - train
+        acc = np.zeros(len(train))
+        for i in range(train.shape[1]):  # feature by feature, as the C sums
             if self.metric == "euclidean_gemm":
-                acc = acc + x[i] * self.train[:, i]
+                acc = acc + x[i] * train[:, i]
             elif self.metric == "euclidean":
                 acc = acc + d[:, i] * d[:, i]
             elif self.metric == "manhattan":
@@ -238,22 +307,62 @@ class _KNN:
             xn += value * value
         return np.maximum((xn + -2.0 * acc) + self.norms, 0.0)
 
+    def _distance(self, r):
+        if self.metric.startswith("euclidean"):
+            return np.sqrt(r)
+        return r ** (1.0 / self.p) if self.metric == "minkowski" else r
+
+    def _min_rdist(self, x, i) -> float:
+        """scikit-learn's min_rdist of query x to tree node i (KD: its bounding box; ball: its sphere)."""
+        if self.tree == "ball_tree":
+            s = max(0.0, float(self._distance(self._rdist(x, self.bounds[i:i + 1])[0])) - float(self.radius[i]))
+            return s * s if self.metric == "euclidean" else (s if self.metric == "manhattan" else s ** self.p)
+        q = {"euclidean": 2.0, "manhattan": 1.0}.get(self.metric, self.p)
+        s = 0.0
+        for j, value in enumerate(x.tolist()):
+            lo, hi = float(self.bounds[0, i, j]) - value, value - float(self.bounds[1, i, j])
+            s += (0.5 * ((lo + abs(lo)) + (hi + abs(hi)))) ** q
+        return s
+
+    def _search(self, x, dist, index) -> None:
+        """Offer the training rows to the heap in scikit-learn's depth-first tree order."""
+        stack = [(0, self._min_rdist(x, 0))]
+        while stack:
+            i, bound = stack.pop()
+            if bound > dist[0]:
+                continue
+            start, end, leaf = self.nodes[i]
+            if leaf:
+                rows = self.index[start:end]
+                for j, v in zip(rows.tolist(), self._rdist(x, self.train[rows]).tolist()):
+                    _heap_push(dist, index, v, j)
+                continue
+            near, far = (2 * i + 1, self._min_rdist(x, 2 * i + 1)), (2 * i + 2, self._min_rdist(x, 2 * i + 2))
+            if not near[1] <= far[1]:
+                near, far = far, near
+            stack += [far, near]
+
     def process(self, x):
         out = np.empty((len(x), self.n_classes))
         for r, row in enumerate(x):
             dist, index = [np.inf] * self.k, [0] * self.k
-            for j, v in enumerate(self._rdist(row).tolist()):
-                _heap_push(dist, index, v, j)
-            order = sorted(range(self.k), key=lambda i: dist[i])
-            d = np.array([dist[i] for i in order])
-            d = np.sqrt(d) if self.metric.startswith("euclidean") else (d ** (1.0 / self.p) if self.metric == "minkowski" else d)
+            if self.tree == "none":
+                for j, v in enumerate(self._rdist(row, self.train).tolist()):
+                    _heap_push(dist, index, v, j)
+            else:
+                self._search(row, dist, index)
+            if self.tree == "none":
+                _insertion_sort(dist, index, 0, self.k)
+            else:
+                _introsort(dist, index, 0, self.k, 2 * (self.k.bit_length() - 1))
+            d = self._distance(np.array(dist))
             if not self.weighted:
                 w = np.ones(self.k)
             elif (d == 0).any():
                 w = (d == 0).astype(np.float64)
             else:
                 w = 1.0 / d
-            labels = self.labels[[index[i] for i in order]]
+            labels = self.labels[index]
             out[r] = [_pairwise_sum(np.where(labels == c, w, 0.0)) for c in range(self.n_classes)]
         return out
 

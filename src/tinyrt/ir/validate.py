@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from .layers import ACTIVATIONS, GMM_COVARIANCES, KNN_METRICS, KNN_WEIGHTS, REQUIRED, SCALER_MODES, SPECS, TREE_COMBINE
+from .layers import (ACTIVATIONS, GMM_COVARIANCES, KNN_METRICS, KNN_TREES, KNN_WEIGHTS, REQUIRED, SCALER_MODES, SPECS,
+                     TREE_COMBINE)
 
 MAX_FEATURES = 1 << 16
 MAX_TREE_NODES = 1 << 24  # node and leaf indices are stored in float32, exact up to 2**24
@@ -136,9 +137,9 @@ def _check_classic(layer, where: str) -> None:
 
 
 def _check_knn(layer, where: str) -> None:
-    """Check a knn layer's metric, weighting, p, neighbour count and class labels."""
+    """Check a knn layer's metric, weighting, tree kind, p, neighbour count, class labels and tree."""
     p = layer.params
-    for key, allowed in (("metric", KNN_METRICS), ("weights", KNN_WEIGHTS)):
+    for key, allowed in (("metric", KNN_METRICS), ("weights", KNN_WEIGHTS), ("tree", KNN_TREES)):
         if p[key] not in allowed:
             raise ModelError(f"{where}: parameter '{key}' = {p[key]!r} is not one of {', '.join(allowed)}.")
     if p["p"] <= 0:
@@ -148,6 +149,30 @@ def _check_knn(layer, where: str) -> None:
     labels = _indices(layer, "labels", where)
     if ((labels < 0) | (labels >= p["classes"])).any():
         raise ModelError(f"{where}: weight 'labels' must hold class indices in 0..{p['classes'] - 1}.")
+    if p["tree"] != "none":
+        _check_knn_tree(layer, where)
+
+
+def _check_knn_tree(layer, where: str) -> None:
+    """Check a knn layer's fitted tree: its weights present, a permutation, leaf ranges, children inside."""
+    p = layer.params
+    if p["metric"] == "euclidean_gemm":
+        raise ModelError(f"{where}: a {p['tree']} searches with metric 'euclidean', not 'euclidean_gemm'.")
+    nodes = p["nodes"]
+    if nodes & (nodes + 1):
+        raise ModelError(f"{where}: parameter 'nodes' must be 2**depth - 1 (a complete binary tree), got {nodes}.")
+    for key, shape in SPECS["knn"].optional(p).items():
+        if key not in layer.weights:
+            raise ModelError(f"{where}: weight '{key}' is missing (expected shape {shape}) for a {p['tree']}.")
+    index, node = _indices(layer, "tree_index", where), _indices(layer, "tree_nodes", where)
+    if not np.array_equal(np.sort(index), np.arange(p["samples"])):
+        raise ModelError(f"{where}: weight 'tree_index' must be a permutation of the {p['samples']} training rows.")
+    start, end, leaf = node.T
+    inner = np.flatnonzero(leaf == 0)
+    if ((start < 0) | (end < start) | (end > p["samples"])).any() or not np.isin(leaf, (0, 1)).all() \
+            or (2 * inner + 2 >= nodes).any():
+        raise ModelError(f"{where}: weight 'tree_nodes' must hold row ranges in 0..{p['samples']}, leaf flags 0 or 1 "
+                         "and children (2i+1, 2i+2) inside the tree for every inner node.")
 
 
 def _check_layers(layers, n_in: int, prefix: str) -> int:

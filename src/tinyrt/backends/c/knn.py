@@ -2,7 +2,9 @@
 
 chain.py calls ``knn_step`` for the statement computing the class votes with trt_knn.h; codegen.py
 calls ``emit_knn_layer``. The training rows are a static const double table: n_samples x
-n_features x 8 bytes of read-only data, plus 8 + 4 bytes per row for its norm and label.
+n_features x 8 bytes of read-only data, plus 8 + 4 bytes per row for its norm and label; a KD/ball
+tree model adds scikit-learn's fitted tree (int32 row order and node table, double bounds) and
+searches it with a stack of the tree's depth, a compile-time constant.
 """
 from __future__ import annotations
 
@@ -17,18 +19,28 @@ KNN_METRICS = {"euclidean_gemm": "TRT_KNN_EUCLIDEAN_GEMM", "euclidean": "TRT_KNN
 def knn_step(prefix: str, layer, table, cur: str, other: str) -> tuple:
     """Return (C array definitions, the C block computing the votes of a knn layer from buffer cur into other).
 
-    ``table(key)`` writes a weight's float64 table and returns its C name; ``prefix`` names the label table.
+    ``table(key)`` writes a weight's float64 table and returns its C name; ``prefix`` names the int tables.
     """
-    p = layer.params
+    p, w = layer.params, layer.weights
     labels = f"{prefix}_labels"
-    arrays = c_array("int32_t", labels, [str(int(v)) for v in layer.weights["labels"]], 16)
-    train, norms = table("train"), table("norms")
+    arrays = c_array("int32_t", labels, [str(int(v)) for v in w["labels"]], 16)
     k = p["neighbors"]
-    block = (f"{{\n        double dist[{k}], w[{k}];\n        int32_t index[{k}];\n"
-             f"        trt_knn_votes({KNN_METRICS[p['metric']]}, {c_double(p['p'])}, {int(p['weights'] == 'distance')}, "
-             f"{train}, {norms}, {labels}, {p['samples']}, {p['features']}, {k}, {p['classes']}, {cur}, dist, index, "
-             f"w, {other});\n    }}")
-    return arrays, block
+    head = f"{{\n        double dist[{k}], w[{k}];\n        int32_t index[{k}];\n"
+    metric = f"{KNN_METRICS[p['metric']]}, {c_double(p['p'])}, {int(p['weights'] == 'distance')}"
+    if p["tree"] == "none":
+        train, norms = table("train"), table("norms")
+        return arrays, (f"{head}        trt_knn_votes({metric}, {train}, {norms}, {labels}, {p['samples']}, "
+                        f"{p['features']}, {k}, {p['classes']}, {cur}, dist, index, w, {other});\n    }}")
+    for key in ("tree_index", "tree_nodes"):
+        arrays += c_array("int32_t", f"{prefix}_{key}", [str(int(v)) for v in w[key].ravel()], 16)
+    ball = p["tree"] == "ball_tree"
+    train, bounds = table("train"), table("tree_bounds")
+    radius = table("tree_radius") if ball else "0"
+    depth = (p["nodes"] + 1).bit_length() - 1
+    return arrays, (f"{head}        int32_t stack_node[{depth}];\n        double stack_lb[{depth}];\n"
+                    f"        trt_knn_tree_votes({metric}, {int(ball)}, {train}, {prefix}_tree_index, "
+                    f"{prefix}_tree_nodes, {bounds}, {radius}, {p['nodes']}, {labels}, {p['features']}, {k}, "
+                    f"{p['classes']}, {cur}, dist, index, w, stack_node, stack_lb, {other});\n    }}")
 
 
 def emit_knn_layer(writer, layer, tag: str, src: str, n_in: int, dst) -> str:
