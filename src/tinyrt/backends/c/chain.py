@@ -15,7 +15,7 @@ from ... import __version__
 from ...c import RUNTIME_DIR
 from ...errors import InputError, ModelError, UnsupportedError
 from ...ir.reference_classic import join64
-from .classic import FEATURES
+from .classic import FEATURES, int16_scale
 from .density import DENSITY_LAYERS, density_api, density_step
 from .knn import KNN_LAYERS, knn_step
 from .trees import Q_MAX, c_array, c_double, c_float
@@ -84,18 +84,7 @@ def chain_spec(model, form: str = "nodes", features: str = "float32", scale=None
                                    f"not {layer.params['function']!r}.")
     n_features = model.input_size
     if features == "int16":
-        scale = default_scale(model.layers, n_features) if scale is None else scale
-        try:
-            scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (n_features,))
-        except ValueError:
-            raise InputError(f"scale must be one number or {n_features} numbers (one per feature), "
-                             f"got shape {np.shape(scale)}.") from None
-        with np.errstate(over="ignore"):
-            bad = ~(np.isfinite(scale.astype(np.float32)) & (scale.astype(np.float32) > 0))
-        if bad.any():
-            raise InputError(f"every int16 scale must be a positive finite float32 number; feature "
-                             f"{int(np.argmax(bad))} has {float(scale[bad][0])!r}.")
-        scale = scale.astype(np.float32)
+        scale = int16_scale(default_scale(model.layers, n_features) if scale is None else scale, n_features)
     return ChainSpec(list(model.layers), info, n_features, model.output_size, scale)
 
 

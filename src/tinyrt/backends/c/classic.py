@@ -70,20 +70,23 @@ def spec_for(model, form: str = "nodes", features: str = "float32", scale=None) 
         tables.check_node_limits("form='nodes'")
     if features == "float32":
         return ClassicSpec(tables, info, form, None, None)
-    if scale is None:
-        scale = default_scale(tables)
+    scale = int16_scale(default_scale(tables) if scale is None else scale, tables.n_features)
+    return ClassicSpec(tables, info, form, scale, quantized_thresholds(tables, scale))
+
+
+def int16_scale(scale, n_features: int) -> np.ndarray:
+    """Return the per-feature int16 scales as float32, refusing a wrong count or a non-positive value."""
     try:
-        scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (tables.n_features,))
+        scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (n_features,))
     except ValueError:
-        raise InputError(f"scale must be one number or {tables.n_features} numbers (one per feature), "
+        raise InputError(f"scale must be one number or {n_features} numbers (one per feature), "
                          f"got shape {np.shape(scale)}.") from None
     with np.errstate(over="ignore"):
         bad = ~(np.isfinite(scale.astype(np.float32)) & (scale.astype(np.float32) > 0))
     if bad.any():
         raise InputError(f"every int16 scale must be a positive finite float32 number; feature "
                          f"{int(np.argmax(bad))} has {float(scale[bad][0])!r}.")
-    scale = scale.astype(np.float32)
-    return ClassicSpec(tables, info, form, scale, quantized_thresholds(tables, scale))
+    return scale.astype(np.float32)
 
 
 def _comment(text: str) -> str:
