@@ -3,6 +3,7 @@ and the refusals."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import numpy as np
@@ -195,3 +196,29 @@ def test_warmup_calls_run_untimed_and_leave_no_state():
     assert "after 20 untimed calls" in table(warm)
     with pytest.raises(InputError, match="--warmup must be 0 or more calls, got -1"):
         bench(model, ("c",), 48000, 64, 0.2, warmup=-1)
+
+
+def test_bad_inputs_for_accuracy_get_one_sentence(tmp_path):
+    model = R.effect_model(np.random.default_rng(10), "gru", 4)
+    model.sample_rate = 48000.0
+    x = np.zeros(4096, np.float32)
+    cases = [
+        (dict(audio=np.zeros((4096, 2), np.float32)), "the input audio has 2 channel(s) but"),
+        (dict(audio=np.zeros(0, np.float32)), "shorter than one 1-sample model block"),
+        (dict(audio=x[:100]), "fewer than two 64-sample callbacks"),
+        (dict(audio=x, features=x[:, None]), "give input audio or input features, not both"),
+        (dict(features=np.zeros((100, 3), np.float32)), "the features must be a (frames, 1) array"),
+        (dict(features=np.full((100, 1), np.inf, np.float32)), "the features contain NaN or infinite"),
+        (dict(audio=x, target=np.zeros((4096, 2), np.float32)), "the target audio must have 1 channel(s)"),
+        (dict(audio=x, target=x[:1000]), "is much shorter than the input"),
+        (dict(audio=x, labels=np.full(4096, 7)), "labels must be class indices 0..0"),
+        (dict(mode="turbo"), "unknown mode 'turbo'"),
+        (dict(seconds=0), "--seconds must be positive"),
+    ]
+    for kwargs, message in cases:
+        args = {"seconds": 0.1, **kwargs}
+        with pytest.raises(InputError, match=re.escape(message)):
+            bench(model, ("c",), 48000, 64, **args)
+    from tinyrt.bench.report import write_bench_report
+    with pytest.raises(InputError, match="cannot write the report"):
+        write_bench_report([], tmp_path / "no" / "such" / "r.html")
