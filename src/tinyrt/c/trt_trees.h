@@ -117,49 +117,41 @@ TRT_INLINE void trt_trees_finish(const trt_trees *m, double *raw)
     }
 }
 
-/* One branch-free step of every walk in a chunk (a walk at a leaf stays there). The feature
- * width test folds away when m points to a constant model. */
-#define TRT_TREES_STEP(goes_right)                                                      \
-    for (t = 0; t < n; t++) {                                                           \
-        int32_t j = at[t];                                                              \
-        int f = m->feature8 ? m->feature8[j] : m->feature[j];                           \
-        at[t] = m->children[2 * j + (goes_right)];                                      \
-    }
+/* Walk every tree in chunks of TRT_TREES_CHUNK, one branch-free step of all walks of a chunk per
+ * depth level (a walk at a leaf stays there), and add the leaves reached to raw. `goes_right` is
+ * the split test on feature x[f] of node j. The feature width test folds away when m points to a
+ * constant model. */
+#define TRT_TREES_WALK(goes_right)                                                      \
+    do {                                                                                \
+        int32_t at[TRT_TREES_CHUNK];                                                    \
+        int t0, t, d, n;                                                                \
+        trt_trees_start(m, raw);                                                        \
+        for (t0 = 0; t0 < m->n_trees; t0 += TRT_TREES_CHUNK) {                          \
+            n = m->n_trees - t0 < TRT_TREES_CHUNK ? m->n_trees - t0 : TRT_TREES_CHUNK;  \
+            for (t = 0; t < n; t++)                                                     \
+                at[t] = m->roots[t0 + t];                                               \
+            for (d = 0; d < m->max_depth; d++)                                          \
+                for (t = 0; t < n; t++) {                                               \
+                    int32_t j = at[t];                                                  \
+                    int f = m->feature8 ? m->feature8[j] : m->feature[j];               \
+                    at[t] = m->children[2 * j + (goes_right)];                          \
+                }                                                                       \
+            for (t = 0; t < n; t++)                                                     \
+                trt_trees_add(m, t0 + t, at[t] - m->n_nodes, raw);                      \
+        }                                                                               \
+        trt_trees_finish(m, raw);                                                       \
+    } while (0)
 
 /* Compute the raw output (n_outputs float64) for one float32 feature vector. */
 TRT_INLINE void trt_trees_raw(const trt_trees *m, const float *x, double *raw)
 {
-    int32_t at[TRT_TREES_CHUNK];
-    int t0, t, d, n;
-    trt_trees_start(m, raw);
-    for (t0 = 0; t0 < m->n_trees; t0 += TRT_TREES_CHUNK) {
-        n = m->n_trees - t0 < TRT_TREES_CHUNK ? m->n_trees - t0 : TRT_TREES_CHUNK;
-        for (t = 0; t < n; t++)
-            at[t] = m->roots[t0 + t];
-        for (d = 0; d < m->max_depth; d++)
-            TRT_TREES_STEP(!(x[f] <= m->threshold[j]))
-        for (t = 0; t < n; t++)
-            trt_trees_add(m, t0 + t, at[t] - m->n_nodes, raw);
-    }
-    trt_trees_finish(m, raw);
+    TRT_TREES_WALK(!(x[f] <= m->threshold[j]));
 }
 
 /* Compute the raw output for one int16 feature vector quantised with trt_trees_quantize. */
 TRT_INLINE void trt_trees_raw_q(const trt_trees *m, const int16_t *x, double *raw)
 {
-    int32_t at[TRT_TREES_CHUNK];
-    int t0, t, d, n;
-    trt_trees_start(m, raw);
-    for (t0 = 0; t0 < m->n_trees; t0 += TRT_TREES_CHUNK) {
-        n = m->n_trees - t0 < TRT_TREES_CHUNK ? m->n_trees - t0 : TRT_TREES_CHUNK;
-        for (t = 0; t < n; t++)
-            at[t] = m->roots[t0 + t];
-        for (d = 0; d < m->max_depth; d++)
-            TRT_TREES_STEP(x[f] > m->threshold_q[j])
-        for (t = 0; t < n; t++)
-            trt_trees_add(m, t0 + t, at[t] - m->n_nodes, raw);
-    }
-    trt_trees_finish(m, raw);
+    TRT_TREES_WALK(x[f] > m->threshold_q[j]);
 }
 
 /* Quantise float features for an int16 model: x_q = x * scale rounded half away from zero in
