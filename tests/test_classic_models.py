@@ -101,7 +101,6 @@ def test_c_agrees_exactly_with_sklearn_on_every_held_out_sample(case):
     est, X = fitted(case)
     cm = convert(est)
     a = cm.agreement(est, X)
-    print(case, a)
     assert a["agree"] == a["samples"] == len(X)
     ours, theirs = cm.predict(X), est.predict(X)
     assert ours.shape == np.shape(theirs)
@@ -159,7 +158,6 @@ def test_int16_features_agree_on_the_dequantised_input_and_nearly_on_the_float_o
     dequantised = (q.astype(np.float32) / cm.scale).astype(np.float32)
     assert (cm.predict(X) == est.predict(dequantised)).all()  # exact on what the int16 model reads
     a = cm.agreement(est, X)  # against scikit-learn on the float input: the measured cost of int16
-    print(case, "int16 agreement with float scikit-learn", a)
     assert a["fraction"] >= 0.98
 
 

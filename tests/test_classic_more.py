@@ -65,7 +65,6 @@ def test_c_agrees_exactly_with_sklearn_on_every_held_out_sample(case):
     est, X = fitted(case)
     cm = convert(est)
     a = cm.agreement(est, X)
-    print(case, a)
     assert a["agree"] == a["samples"] == len(X)
     train = data()[0].astype(np.float32)
     assert (cm.predict(train) == est.predict(train)).all()  # the rows nearest EllipticEnvelope's threshold
@@ -91,7 +90,6 @@ def test_int16_features_agree_on_the_dequantised_input_and_nearly_on_the_float_o
     dequantised = (cm.quantize(X).astype(np.float32) / cm.scale).astype(np.float32)
     assert (cm.predict(X) == est.predict(dequantised)).all()
     a = cm.agreement(est, X)
-    print(case, "int16 agreement with float scikit-learn", a)
     assert a["fraction"] >= 0.99
 
 
