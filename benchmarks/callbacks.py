@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from tinyrt.bench import bench, table  # noqa: E402
 from tinyrt.bench.report import write_bench_report  # noqa: E402
-from tinyrt.ir.random import effect_model  # noqa: E402
+from tinyrt.bench.models import effect_model  # noqa: E402
 
 ENGINES = ("c", "onnxruntime", "torch", "torchscript")
 

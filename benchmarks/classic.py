@@ -28,8 +28,8 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 
 from tinyrt.c.build import WARNINGS, build, compiler_version, flags_for, section_sizes
-from tinyrt.classic import convert
-from tinyrt.classic.cmodel import CORTEX_M4, cross_compile
+from tinyrt import convert
+from tinyrt.backends.c.cmodel import CORTEX_M4, cross_compile
 
 HARNESS = """#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>

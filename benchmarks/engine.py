@@ -28,7 +28,7 @@ import tinyrt  # noqa: E402
 from tinyrt.backends.c import harness  # noqa: E402
 from tinyrt.backends.verify import signal_frames  # noqa: E402
 from tinyrt.c.build import compiler, compiler_version, flags_for  # noqa: E402
-from tinyrt.ir import random as R  # noqa: E402
+from tinyrt.bench import models as R  # noqa: E402
 
 RATE = 48000
 C_VARIANTS = {  # row name -> C engine options

@@ -19,7 +19,7 @@ from pathlib import Path
 from tinyrt.data.example import write_example_data
 from tinyrt.demo import EFFECTS, RATE, effect_config
 from tinyrt.train.parallel import train_many
-from tinyrt.train.report import STUDY
+from tinyrt.demo import STUDY
 
 
 def main(argv=None) -> int:

@@ -12,7 +12,7 @@ import pytest
 from tinyrt.bench import MemorySampler, bench, latency_stats, table
 from tinyrt.errors import InputError
 from tinyrt.ir import Model
-from tinyrt.ir import random as R
+from tinyrt.bench import models as R
 
 from test_cli import fail, run
 

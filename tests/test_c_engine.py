@@ -11,7 +11,7 @@ from tinyrt.backends.c import harness as H
 from tinyrt.backends.verify import random_splits, run_split
 from tinyrt.errors import BuildError, UnsupportedError
 from tinyrt.ir import Layer, Model
-from tinyrt.ir import random as R
+from tinyrt.bench import models as R
 
 
 def _models():

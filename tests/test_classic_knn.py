@@ -17,7 +17,8 @@ from sklearn.preprocessing import StandardScaler
 
 import tinyrt
 from tinyrt.c.build import build
-from tinyrt.classic import convert, to_ir
+from tinyrt import convert
+from tinyrt.frontends.sklearn import to_ir
 from tinyrt.errors import ModelError, UnsupportedError
 from tinyrt.ir import Model
 

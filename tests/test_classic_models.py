@@ -24,8 +24,9 @@ from sklearn.svm import SVC, LinearSVC
 
 import tinyrt
 from tinyrt.c.build import build
-from tinyrt.classic import convert, to_ir
-from tinyrt.classic.linear import fold_scalers, scaler_layer
+from tinyrt import convert
+from tinyrt.frontends.sklearn import to_ir
+from tinyrt.frontends.sklearn.linear import fold_scalers, scaler_layer
 from tinyrt.errors import InputError, ModelError, UnsupportedError
 from tinyrt.ir import Layer, Model
 

@@ -20,7 +20,8 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import tinyrt
 from tinyrt.c.build import build
-from tinyrt.classic import convert, to_ir
+from tinyrt import convert
+from tinyrt.frontends.sklearn import to_ir
 from tinyrt.errors import InputError, ModelError, UnsupportedError
 from tinyrt.ir import Layer, Model
 

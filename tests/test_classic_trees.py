@@ -24,8 +24,9 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTre
 import tinyrt
 from tinyrt.backends.c.trees import quantized_thresholds, tree_tables
 from tinyrt.c.build import build
-from tinyrt.classic import CModel, convert, to_ir
-from tinyrt.classic.formats import ERRORS, c_load, c_run, read_csv, to_binary
+from tinyrt import CModel, convert
+from tinyrt.frontends.sklearn import to_ir
+from tinyrt.backends.c.loadable import ERRORS, c_load, c_run, read_csv, to_binary
 from tinyrt.errors import FormatError, InputError, ModelError, UnsupportedError
 
 N_TRAIN = 600
@@ -421,7 +422,7 @@ def test_more_than_256_features_use_16_bit_feature_indices():
 
 
 def test_float32_thresholds_decide_like_the_float64_ones_for_every_float32_input():
-    from tinyrt.classic.ensemble import round_down_f32
+    from tinyrt.frontends.sklearn.ensemble import round_down_f32
     rng = np.random.default_rng(7)
     t64 = rng.normal(size=5000) * 10.0 ** rng.uniform(-6, 6, 5000)
     t32 = round_down_f32(t64)

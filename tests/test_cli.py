@@ -9,7 +9,7 @@ import pytest
 from scipy.io import wavfile
 
 import tinyrt
-from tinyrt.ir import random as R
+from tinyrt.bench import models as R
 
 TINYRT = str(Path(sys.executable).parent / "tinyrt")
 

@@ -1,4 +1,4 @@
-"""tinyrt.dsp: the C DSP kernels against NumPy/SciPy and hand-written NumPy references, streaming, refusals."""
+"""tinyrt.audio features: the C DSP kernels against NumPy/SciPy and hand-written NumPy references, streaming, refusals."""
 import os
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.signal as ss
 
-from tinyrt import dsp
+from tinyrt import audio as dsp
 from tinyrt.c import RUNTIME_DIR
 from tinyrt.c.build import build, compiler
 from tinyrt.errors import InputError
@@ -288,7 +288,7 @@ def _c_path_outputs():
 def test_sanitizer_build_runs_the_c_path_clean_and_equal():
     """AddressSanitizer and UBSan (profile "sanitize") abort the process on any memory or UB error."""
     libasan = subprocess.run([compiler(), "-print-file-name=libasan.so"], capture_output=True, text=True).stdout
-    script = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np; from tinyrt import dsp; "
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np; from tinyrt import audio as dsp; "
               "dsp.use_profile('sanitize'); import test_dsp; np.savez(sys.argv[2], **test_dsp._c_path_outputs())")
     out = Path(os.environ["TINYRT_CACHE"]) / f"dsp-sanitized-{os.getpid()}.npz"
     env = dict(os.environ, LD_PRELOAD=libasan.strip(), ASAN_OPTIONS="detect_leaks=0")

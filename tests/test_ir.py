@@ -10,7 +10,7 @@ import torch
 import tinyrt
 from tinyrt.errors import FormatError, InputError, ModelError
 from tinyrt.ir import Layer, Model, fold_batchnorm
-from tinyrt.ir import random as R
+from tinyrt.bench import models as R
 
 
 

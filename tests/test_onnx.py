@@ -11,7 +11,7 @@ from tinyrt.backends import backend
 from tinyrt.backends.onnx import OnnxBackend, export, to_onnx
 from tinyrt.errors import DependencyError, FormatError, InputError, ModelError, UnsupportedError
 from tinyrt.ir import ACTIVATIONS, Layer, Model
-from tinyrt.ir import random as R
+from tinyrt.bench import models as R
 
 TOL = 1e-5
 

@@ -6,7 +6,7 @@ import pytest
 import tinyrt
 from tinyrt.backends.verify import random_splits, run_split, signal_frames
 from tinyrt.ir import Layer, Model
-from tinyrt.ir import random as R
+from tinyrt.bench import models as R
 
 SECONDS = 10.0
 TOLERANCE = 1e-5

@@ -13,7 +13,7 @@ from tinyrt.backends.onnx import to_onnx
 from tinyrt.bench.profile import profile, profile_table, write_folded, write_speedscope
 from tinyrt.errors import InputError
 from tinyrt.ir import Layer, Model
-from tinyrt.ir import random as R
+from tinyrt.bench import models as R
 
 from test_cli import fail, run
 

@@ -9,7 +9,7 @@ import tinyrt
 from tinyrt import FormatError, Layer, Model, UnsupportedError
 from tinyrt.backends.rtneural import to_rtneural
 from tinyrt.frontends.rtneural import from_rtneural
-from tinyrt.ir import random as rnd
+from tinyrt.bench import models as rnd
 
 torch.manual_seed(0)
 

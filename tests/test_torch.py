@@ -10,7 +10,7 @@ from tinyrt.backends.torch import TorchBackend, TorchModel, export, to_torch
 from tinyrt.errors import InputError, ModelError, UnsupportedError
 from tinyrt.frontends.torch import from_torch
 from tinyrt.ir import Model
-from tinyrt.ir import random as rnd
+from tinyrt.bench import models as rnd
 
 torch.manual_seed(0)
 

@@ -119,7 +119,7 @@ def test_eval_refusals(tmp_path, data):
 
 def test_demo_and_eval_argument_refusals(tmp_path, data):
     fail("demo", "--out", tmp_path / "d", "--minutes", "0", message="--minutes must be positive, got 0")
-    from tinyrt.ir import random as R
+    from tinyrt.bench import models as R
     model = R.effect_model(np.random.default_rng(0), "lstm", 4, sample_rate=None)
     path = model.save(tmp_path / "norate.tinyrt")
     fail("eval", path, "--clean", data / "tracks/clean.wav", "--target", data / "tracks/overdrive.wav",

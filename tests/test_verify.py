@@ -6,7 +6,7 @@ import pytest
 
 from tinyrt.errors import InputError
 from tinyrt.backends.verify import audio_signal, random_splits, signal_frames, verify
-from tinyrt.ir import random as R
+from tinyrt.bench import models as R
 
 
 def test_verify_reports_every_engine():

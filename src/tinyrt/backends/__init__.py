@@ -22,7 +22,14 @@ EXPORTERS = {
     "onnx": ("tinyrt.backends.onnx", "export"),
     "rtneural": ("tinyrt.backends.rtneural", "export"),
     "torch": ("tinyrt.backends.torch", "export"),
+    "classic": ("tinyrt.backends.c.cmodel", "export"),
+    "tinyrt": ("tinyrt.backends", "save_ir"),
 }
+
+
+def save_ir(model, path) -> Path:
+    """Write the model as a .tinyrt file (the IR itself) and return the path."""
+    return model.save(path)
 
 
 def _resolve(table: dict, key: str, what: str):

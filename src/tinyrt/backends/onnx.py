@@ -34,7 +34,7 @@ def _require(package: str, job: str):
 def to_onnx(model, opset: int = DEFAULT_OPSET):
     """Return the model as a checked streaming onnx.ModelProto (x, y and state tensors)."""
     onnx = _require("onnx", "exporting to ONNX")
-    from .. import __version__
+    from ..version import __version__
     from .onnx_graph import MIN_OPSET, build_graph
 
     model.validate()

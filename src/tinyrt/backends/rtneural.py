@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnsupportedError
-from ..frontends.rtneural import ACTIVATIONS
+from ..formats import RTNEURAL_ACTIVATIONS as ACTIVATIONS
 
 SUPPORTED = (f"dense, conv1d, lstm, gru, batchnorm, prelu and {'/'.join(ACTIVATIONS)} activations "
              f"(ELU with alpha 1)")

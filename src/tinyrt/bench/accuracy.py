@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..train.metrics import esr, mse
+from ..audio.metrics import esr, mse
 
 
 def audio_frames(model, audio, sample_rate: float, what: str = "input") -> np.ndarray:

@@ -32,7 +32,7 @@ def c_load(model, sample_rate: float, block: int, seconds: float = 1.0, reps: in
 
 def effect_model(cell: str, hidden: int, model_block: int, sample_rate: float):
     """Return the benchmark's guitar-effect shape (recurrent layer + dense head) with random weights."""
-    from ..ir.random import effect_model as random_effect
+    from .models import effect_model as random_effect
     return random_effect(np.random.default_rng(hidden), cell, hidden, block_size=model_block, sample_rate=sample_rate)
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..audio.plots import pyplot
+
 
 def plot_capacity(result: dict, path) -> Path:
     """Write the sweep's largest hidden size per host block, one line per model block; return the path."""
-    from ..train.plots import _pyplot
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     for mb in result["model_blocks"]:
         row = result["largest_hidden"][f"{mb}"]
@@ -30,8 +31,7 @@ def plot_latency_histograms(result: dict, path) -> Path:
     """Write one histogram of callback times per engine (log time axis, the deadline drawn); return the path."""
     import numpy as np
 
-    from ..train.plots import _pyplot
-    plt = _pyplot()
+    plt = pyplot()
     ran = {k: v for k, v in result["engines"].items() if "calls_ns" in v}
     budget_us = result["block"] / result["sample_rate"] * 1e6
     fig, axes = plt.subplots(len(ran), 1, figsize=(7, 1.2 + 1.4 * len(ran)), sharex=True, squeeze=False)
@@ -58,8 +58,7 @@ def plot_engine_comparison(results: list, path) -> Path:
     """Write mean and worst-case load per engine for each benchmarked model (log scale); return the path."""
     import numpy as np
 
-    from ..train.plots import _pyplot
-    plt = _pyplot()
+    plt = pyplot()
     engines = list(dict.fromkeys(e for r in results for e, s in r["engines"].items() if "load_mean" in s))
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(results) * len(engines) / 2), 4))
     width = 0.8 / max(len(engines), 1)

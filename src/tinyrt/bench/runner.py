@@ -98,8 +98,8 @@ def native_c(model, n_frames: int, per_call: int, sample_rate: float, block: int
 
 def c_object_sizes(code) -> dict:
     """Return the code and data bytes of a generated model compiled alone for this machine (-O3 native)."""
-    from ..c.build import build, section_sizes
-    return section_sizes(build(code.files(), f"{code.name}.o", kind="object", profile="native"))
+    from ..backends.c import harness
+    return harness.object_sizes(code, profile="native")
 
 
 def static_memory(model) -> dict:

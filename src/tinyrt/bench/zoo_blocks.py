@@ -25,7 +25,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from ..ir import Model
-from ..ir import random as R
+from . import models as R
 from ..ir.layers import ACTIVATIONS
 from ..ir.reference import activate
 

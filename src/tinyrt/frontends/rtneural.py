@@ -39,11 +39,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FormatError, UnsupportedError
+from ..formats import RTNEURAL_ACTIVATIONS as ACTIVATIONS
+from ..formats import RTNEURAL_LAYER_TYPES as LAYER_TYPES
 from ..ir import Layer, Model
 from ._json import checked, read_array, read_int, read_rate
-
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "softmax", "elu")
-LAYER_TYPES = ("dense", "time-distributed-dense", "conv1d", "lstm", "gru", "prelu", "batchnorm", "activation")
 
 
 def _weights(entry: dict, counts: tuple, at: str) -> list:

@@ -3,7 +3,7 @@ import sys as _sys
 import types as _types
 
 from .config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig, config_from_dict, load_config
-from .metrics import esr, mse, pair_metrics, pre_emphasis, verdict
+from ..audio.metrics import esr, mse, pair_metrics, pre_emphasis, verdict
 from .trainer import TrainResult, Trainer, train
 
 __all__ = ["Config", "DataConfig", "LossConfig", "ModelConfig", "TrainConfig", "config_from_dict", "load_config",

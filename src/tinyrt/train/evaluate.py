@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from .metrics import pair_metrics
+from ..audio.metrics import pair_metrics
 
 
 def run_pairs(model, pairs, engine: str = "c") -> list:

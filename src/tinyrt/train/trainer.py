@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import DependencyError, InputError
 from .config import Config
-from .metrics import pair_metrics
+from ..audio.metrics import pair_metrics
 from .progress import ProgressBar
 
 
@@ -230,7 +230,7 @@ class Trainer:
                 "valid_loss": valid_loss, "best": best, "lr": lr, "elapsed": elapsed, "eta": eta}
 
     def _finish(self, history, best, best_epoch, epochs, seconds, reason) -> TrainResult:
-        from .. import from_torch
+        from ..frontends import from_torch
         from ..audio import write_wav
         from .plots import plot_curves
         torch, cfg = self.torch, self.cfg

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import __version__
+from ...version import __version__
 from ...c import RUNTIME_DIR
 from ...errors import InputError, ModelError, UnsupportedError
 from ...ir.reference_classic import join64

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import __version__
+from ...version import __version__
 from ...c import RUNTIME_DIR
 from ...errors import InputError, ModelError, UnsupportedError
 from .trees import TreeTables, c_struct, c_tables, default_scale, inline_trees, quantized_thresholds, tree_tables

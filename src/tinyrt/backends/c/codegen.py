@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ... import __version__
+from ...version import __version__
 from ...ir.model import Layer, Model
 
 C_KEYWORDS = frozenset("""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...c.build import build
+from ...c.build import build, section_sizes
 from ...errors import BuildError
 from .codegen import CCode, generate
 
@@ -31,6 +31,11 @@ def harness(model, *, profile: str = "portable", hooks: bool = False, extra_flag
     """Return the path of the model's C harness executable (built and cached)."""
     return build_harness(generate(model, **codegen_options), profile=profile, hooks=hooks,
                          extra_flags=extra_flags)
+
+
+def object_sizes(code: CCode, *, profile: str = "portable") -> dict:
+    """Return the text/rodata/data/bss bytes of generated model code compiled alone (no harness)."""
+    return section_sizes(build(code.files(), f"{code.name}.o", kind="object", profile=profile))
 
 
 def _run(cmd: list, what: str) -> str:

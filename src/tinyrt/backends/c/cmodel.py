@@ -10,18 +10,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backends.c.chain import chain_header, chain_spec, is_chain
-from ..backends.c.classic import ClassicSpec, header, spec_for
-from ..backends.c.codegen import c_identifier
-from ..c.build import WARNINGS, build, cache_root, section_sizes
-from ..errors import BuildError, InputError, UnsupportedError
+from .chain import chain_header, chain_spec, is_chain
+from .classic import ClassicSpec, header, spec_for
+from .codegen import c_identifier
+from ...c.build import WARNINGS, build, cache_root, section_sizes
+from ...errors import BuildError, InputError, UnsupportedError
 
 CORTEX_M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-Os"]
 PTR, INT = ctypes.c_void_p, ctypes.c_int
 
 
 def _shim(ident: str, spec: ClassicSpec) -> str:
-    """Return a C file exporting batch versions of the header's functions, and a timer, for ctypes."""
+    """Return a C file exporting batch versions of the header's functions, for ctypes."""
     x = "float" if spec.scale is None else "int16_t"
     nf, no, up = spec.n_features, spec.n_outputs, ident.upper()
     task, methods = spec.info["task"], spec.info["methods"]
@@ -34,13 +34,10 @@ def _shim(ident: str, spec: ClassicSpec) -> str:
     parts = [batch("raw", "double", f"{ident}_raw(r, out + (size_t)i * {no});")]
     if task in ("classifier", "outlier"):
         parts.append(batch("predict", "int", f"out[i] = {ident}_predict(r);"))
-        call = f"sink += {ident}_predict(r);"
     elif no == 1:
         parts.append(batch("predict", "float", f"out[i] = {ident}_predict(r);"))
-        call = f"sink += {ident}_predict(r);"
     else:
         parts.append(batch("predict", "float", f"{ident}_predict(r, out + (size_t)i * {no});"))
-        call = f"{{ float y[{no}]; {ident}_predict(r, y); sink += y[0]; }}"
     if "predict_proba" in methods:
         parts.append(batch("predict_proba", "float", f"{ident}_predict_proba(r, out + (size_t)i * {up}_N_CLASSES);"))
     if "decision_function" in methods and task == "classifier":
@@ -53,31 +50,7 @@ def _shim(ident: str, spec: ClassicSpec) -> str:
         parts.append(f"void trt_shim_quantize(const float *x, int n, int16_t *out)\n{{\n    int i;\n"
                      f"    for (i = 0; i < n; i++)\n        {ident}_quantize(x + (size_t)i * {nf}, "
                      f"out + (size_t)i * {nf});\n}}\n")
-    parts.append(f"""/* Return the median over reps passes of the ns per {ident}_predict call over n rows. */
-double trt_shim_time(const {x} *x, int n, int reps)
-{{
-    double ns[64], key;
-    volatile double sink = 0.0;
-    struct timespec a, b;
-    int i, k, j;
-    reps = reps < 1 ? 1 : (reps > 64 ? 64 : reps);
-    for (k = 0; k < reps; k++) {{
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        for (i = 0; i < n; i++) {{
-            {row}
-            {call}
-        }}
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        key = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / n;
-        for (j = k; j > 0 && ns[j - 1] > key; j--)
-            ns[j] = ns[j - 1];
-        ns[j] = key;
-    }}
-    (void)sink;
-    return ns[reps / 2];
-}}
-""")
-    return f'#define _POSIX_C_SOURCE 199309L\n#include <time.h>\n#include "{ident}.h"\n\n' + "\n".join(parts)
+    return f'#include "{ident}.h"\n\n' + "\n".join(parts)
 
 
 def _device_source(ident: str, spec: ClassicSpec) -> str:
@@ -116,7 +89,6 @@ class CModel:
             self._lib = ctypes.CDLL(str(self.library))
         except OSError as exc:
             raise BuildError(f"the compiled model {self.library} could not be loaded ({exc}).") from None
-        self._lib.trt_shim_time.restype = ctypes.c_double
 
     @property
     def classes(self):
@@ -135,7 +107,7 @@ class CModel:
         ``.h``: the single-header C99 library (prefix ``name``, default the file's stem); ``.bin``: the
         binary model file trt_trees_load reads; ``.csv``: the same model as text, one line per node.
         """
-        from .formats import to_binary, to_csv
+        from .loadable import to_binary, to_csv
         path = Path(path)
         if path.suffix == ".h":
             path.write_text(self.header(name or path.stem))
@@ -242,11 +214,6 @@ class CModel:
         return {"samples": len(same), "agree": int(same.sum()), "fraction": float(same.mean()),
                 "max_abs_error": float(error.max()) if error.size else 0.0}
 
-    def time_predict(self, X, reps: int = 15) -> float:
-        """Return the median ns per predict call, timed in C over the rows of X (reps passes, at most 64)."""
-        x = self._rows(X)
-        return float(self._lib.trt_shim_time(x.ctypes.data_as(PTR), INT(len(x)), INT(reps)))
-
     def object_sizes(self, target: str = "host") -> dict:
         """Return the text/rodata/data/bss bytes of the model's predict compiled for "host" or "cortex-m4"."""
         files = {f"{self.name}.h": self._text, f"{self.name}_device.c": _device_source(self.name, self.spec)}
@@ -255,6 +222,11 @@ class CModel:
         if target != "cortex-m4":
             raise UnsupportedError(f"target must be 'host' or 'cortex-m4', got {target!r}.")
         return section_sizes(cross_compile(files, "arm-none-eabi-gcc", CORTEX_M4), "arm-none-eabi-size")
+
+
+def export(model, path, name: str | None = None, features: str = "float32", form: str = "nodes") -> Path:
+    """Write a classic model's C library (.h) or loadable model file (.bin, .csv); return the path."""
+    return CModel(model, name, features=features, form=form).save(path, name)
 
 
 def cross_compile(files: dict, cc: str, flags: list) -> Path:

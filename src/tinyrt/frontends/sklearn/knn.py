@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedError
-from ..ir import Layer, Model
+from ...errors import UnsupportedError
+from ...ir import Layer, Model
 from .ensemble import exact_weights as _exact
 
 METRICS = {"euclidean": "euclidean", "manhattan": "manhattan", "minkowski": "minkowski"}

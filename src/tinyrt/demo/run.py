@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DependencyError
+from ..errors import DependencyError
 
 EFFECTS = ("overdrive", "distortion", "fuzz")
 LATENCY = 72                      # samples of simulated interface round trip in the processed captures
@@ -33,7 +33,7 @@ def _log(msg: str) -> None:
 def effect_config(effect: str, data: Path, hidden: int = 16, block: int = 1, minutes: float = 3.0,
                   cell: str = "lstm"):
     """Return the training Config for one built-in effect's track pair under data/tracks."""
-    from .train import Config
+    from ..train import Config
     suffix = "" if block == 1 else f"_b{block}"
     cfg = Config(name=f"{effect}_{cell}{hidden}{suffix}", sample_rate=RATE, seed=0)
     cfg.data.clean, cfg.data.target = str(data / "tracks" / "clean.wav"), str(data / "tracks" / f"{effect}.wav")
@@ -52,7 +52,7 @@ def jobs(data: Path, quick: bool = False, minutes: float | None = None) -> list:
 
 def _c_timing(model) -> dict:
     """Return the C engine's median ns per sample and callback load at 48 kHz with 64-sample host blocks."""
-    from .backends.c import harness
+    from ..backends.c import harness
     b = model.block_size
     frames = 2 * RATE // b
     t = harness.time(model, frames, max(HOST_BLOCK // b, 1), 7, profile="native")
@@ -63,7 +63,7 @@ def _c_timing(model) -> dict:
 
 def _bench(row: dict, seconds: float) -> dict:
     """Return the bench result of one trained model on its test audio, scored against the target."""
-    from .bench import bench, table
+    from ..bench import bench, table
     test, model = row["test"], row["model"]
     n = int(seconds * RATE)
     clean, target = (np.concatenate([getattr(p, k) for p in test])[:n] for k in ("clean", "target"))
@@ -77,9 +77,9 @@ def _trained_torch_difference(cfg, model, pairs, run: Path) -> float:
     """Return the largest difference between the C engine and the trained PyTorch module on the pairs."""
     import torch
 
-    from .train.evaluate import run_pairs
-    from .train.model import EffectModel
-    from .train.trainer import predict
+    from ..train.evaluate import run_pairs
+    from ..train.model import EffectModel
+    from ..train.trainer import predict
     net = EffectModel(cfg.model)
     net.load_state_dict(torch.load(run / "best.pt", weights_only=True))
     net.eval()
@@ -89,15 +89,15 @@ def _trained_torch_difference(cfg, model, pairs, run: Path) -> float:
 
 def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> int:
     """Run the demo into folder `out` and return the exit code (0 when every proof passed)."""
-    from . import load
-    from .audio import write_wav
-    from .backends.verify import verify
-    from .data.example import write_example_data
-    from .data.pairs import load_pairs
-    from .train import evaluate
-    from .train.parallel import train_many
-    from .train.plots import plot_comparison
-    from .train.report import write_report
+    from ..frontends import from_file as load
+    from ..audio import write_wav
+    from ..backends.verify import verify
+    from ..data.example import write_example_data
+    from ..data.pairs import load_pairs
+    from ..train import evaluate
+    from ..train.parallel import train_many
+    from ..audio.plots import plot_comparison
+    from .report import write_report
 
     if importlib.util.find_spec("torch") is None:
         raise DependencyError("the demo needs PyTorch; run `make demo`, which installs it.")
@@ -130,8 +130,8 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
     trained = train_many(configs, out / "runs", workers, log=_log)
 
     _log("[4/7] exporting to C, ONNX and TorchScript and proving each engine (reference, trained PyTorch model, real-time rules)")
-    from . import export
-    from .train.trainer import load_data
+    from ..backends import export
+    from ..train.trainer import load_data
     rows, passed = [], True
     (out / "exports").mkdir(exist_ok=True)
     for cfg, job in zip(configs, trained):
@@ -157,7 +157,7 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
                      "timing": timing, "test": test})
 
     _log("[5/7] rendering the test audio through the C engine, plotting")
-    from .train.evaluate import run_pairs
+    from ..train.evaluate import run_pairs
     for row in rows:
         name, test = row["config"].name, row["test"]
         outs = run_pairs(row["model"], test, "c")
@@ -172,7 +172,7 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
 
     _log(f"[6/7] benchmarking {HOST_BLOCK}-sample callbacks at {RATE // 1000} kHz on every engine, on the test audio")
     benches = [_bench(row, 0.5 if quick else 2.0) for row in rows]
-    from .bench.report import write_bench_report
+    from ..bench.report import write_bench_report
     write_bench_report(benches, out / "bench.html", "tinyrt demo: the trained models' callbacks on every engine")
 
     _log("[7/7] writing the report")

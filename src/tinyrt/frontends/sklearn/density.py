@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import Layer, Model
+from ...ir import Layer, Model
 from .ensemble import exact_weights as _exact
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedError
-from ..ir import Layer
-from ..ir.reference_classic import join64
+from ...errors import UnsupportedError
+from ...ir import Layer
+from ...ir.reference_classic import join64
 
 
 def round_down_f32(t64) -> np.ndarray:

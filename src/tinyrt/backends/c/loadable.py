@@ -20,10 +20,10 @@ import zlib
 
 import numpy as np
 
-from ..backends.c.classic import FEATURES, PREDICT, PROBA, REGRESSION, ClassicSpec
-from ..backends.c.trees import TreeTables
-from ..c.build import build
-from ..errors import BuildError, FormatError, UnsupportedError
+from .classic import FEATURES, PREDICT, PROBA, REGRESSION, ClassicSpec
+from .trees import TreeTables
+from ...c.build import build
+from ...errors import BuildError, FormatError, UnsupportedError
 
 MAGIC, VERSION, HEADER = b"TRTT", 1, 64
 MAX_DEPTH = 64  # TRT_TREES_MAX_DEPTH

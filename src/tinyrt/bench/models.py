@@ -1,9 +1,10 @@
-"""Random IR layers and models with PyTorch-style initialisation, for parity tests and benchmarks."""
+"""IR layers and models of a chosen size with random weights (PyTorch-style initialisation), for sweeps,
+the zoo, benchmarks and parity tests."""
 from __future__ import annotations
 
 import numpy as np
 
-from .model import Layer, Model
+from ..ir import Layer, Model
 
 
 def _uniform(rng, bound, shape):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import is_classifier
 
-from ..errors import UnsupportedError
-from ..ir import Layer, Model
-from ..ir.reference import make_step
+from ...errors import UnsupportedError
+from ...ir import Layer, Model
+from ...ir.reference import make_step
 from .density import CONVERTERS as DENSITY_CONVERTERS
 from .ensemble import exact_weights as _exact
 from .knn import CONVERTERS as KNN_CONVERTERS

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import is_classifier
 
-from ..errors import UnsupportedError
-from ..ir import Model
+from ...errors import UnsupportedError
+from ...ir import Model
 from .ensemble import TreeBuilder
 
 

@@ -1,0 +1,43 @@
+"""The `tinyrt` command: one verb per job, mirroring the Python API.
+
+Each module here adds its verbs with ``add_parsers(sub)``; lists of engines, export formats and
+deploy targets come from the registries (``tinyrt.backends.ENGINES``/``EXPORTERS``,
+``tinyrt.deploy.TARGETS``), never from copies kept here. A user error raises a ``tinyrt.Error``:
+``main`` prints its one sentence and returns 2, without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import Error
+from ..version import __version__
+from . import bench, classic, deploy, models, training
+
+VERBS = (models, classic, training, bench, deploy)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the `tinyrt` command."""
+    p = argparse.ArgumentParser(prog="tinyrt", description="Small ML models into hard real-time audio loops.")
+    p.add_argument("--version", action="version", version=f"tinyrt {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for verbs in VERBS:
+        verbs.add_parsers(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    """Run the command line; user errors print one sentence and return a non-zero exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Error as exc:
+        print(f"tinyrt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tinyrt: interrupted.", file=sys.stderr)
+        return 130
+
+
+__all__ = ["build_parser", "main"]

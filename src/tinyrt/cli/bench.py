@@ -1,0 +1,156 @@
+"""Verbs that measure: bench, sweep, fit, profile, zoo."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .common import bench_wav, engine_list, ints, load_model, npy
+
+
+def cmd_bench(args) -> int:
+    """Time a model's callbacks on each engine against the audio budget; print a table, write JSON."""
+    from ..bench import bench, table
+    model = load_model(args.model)
+    rate = args.sr or model.sample_rate
+    given = {"audio": bench_wav(args.input, rate, "input"), "target": bench_wav(args.target, rate, "target"),
+             "features": npy(args.features, "features"), "labels": npy(args.labels, "labels")}
+    result = bench(model, engine_list(args.engines), args.sr, args.block, args.seconds, args.mode,
+                   warmup=args.warmup, **given)
+    print(table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.html:
+        from ..bench.report import write_bench_report
+        print(f"wrote {write_bench_report([result], args.html, f'tinyrt bench: {model.name}')}")
+    missed = [name for name, s in result["engines"].items() if s.get("deadline_misses")]
+    if missed:
+        print(f"tinyrt: deadline misses on {', '.join(missed)} at {args.block} samples / {result['sample_rate']:g} Hz.",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    """Find the largest LSTM/GRU that meets the budget for each host and model block size."""
+    from ..bench.capacity import sweep, sweep_table
+    result = sweep(args.cell, args.sr, ints(args.blocks, "--blocks"), ints(args.model_blocks, "--model-blocks"),
+                   args.limit, args.max_hidden, log=lambda line: print(line, flush=True))
+    print(sweep_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.plot:
+        from ..bench.plots import plot_capacity
+        plot_capacity(result, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    """Say whether a model meets the callback budget here, with the margin, and what would fit if not."""
+    from ..bench.capacity import fit, fit_text
+    result = fit(load_model(args.model), args.sr, args.block, args.limit)
+    print(fit_text(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0 if result["fits"] else 1
+
+
+def cmd_profile(args) -> int:
+    """Print per-layer time per callback on each engine; write JSON, speedscope and folded stacks if asked."""
+    from ..bench.profile import profile, profile_table, write_folded, write_speedscope
+    model = load_model(args.model)
+    result = profile(model, engine_list(args.engines), args.sr, args.block, args.seconds)
+    print(profile_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.json}")
+    for path, write in ((args.speedscope, write_speedscope), (args.folded, write_folded)):
+        if path:
+            print(f"wrote {write(result, path)}")
+    return 0
+
+
+def cmd_zoo(args) -> int:
+    """Check and time the model zoo's blocks on each engine; print the table, exit 1 if any engine disagreed."""
+    from ..bench.zoo import BLOCKS, bench_zoo, block_list, zoo_table
+    if args.list:
+        print(block_list())
+        return 0
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    result = bench_zoo(args.blocks or ";".join(BLOCKS), engines, args.sr, args.block, args.seconds,
+                       log=lambda line: print(line, flush=True))
+    print(zoo_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    failed = [f"{name} on {b['name']}" for b in result["blocks"] for name, cell in b["engines"].items()
+              if "failed" in cell]
+    if failed:
+        print(f"tinyrt: output disagrees with the reference for {'; '.join(failed)}.", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_parsers(sub) -> None:
+    """Add the measuring verbs to the command's subparsers."""
+    s = sub.add_parser("bench", help="time callbacks on each engine: latency, jitter, load, deadline misses, memory")
+    s.add_argument("model")
+    s.add_argument("--engines", default="c,onnxruntime,torch,torchscript",
+                   help="engines to compare (default c,onnxruntime,torch,torchscript; also reference)")
+    s.add_argument("--sr", type=float, help="sample rate in Hz (default: the model's, else 48000)")
+    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=float, default=5.0, help="seconds of audio per engine (default 5)")
+    s.add_argument("--mode", default="flat", choices=("flat", "paced"),
+                   help="flat: back to back; paced: released at the real period like an audio driver")
+    s.add_argument("--input", help="time and score on this WAV file instead of the built-in test signal")
+    s.add_argument("--target", help="the processed version of --input: score each engine against it (ESR, MSE)")
+    s.add_argument("--features", help="a .npy array (frames x inputs) to run instead of audio (classifiers)")
+    s.add_argument("--labels", help="a .npy array of one class index per frame: accuracy and F1 per engine")
+    s.add_argument("--json", help="also write the results as JSON here")
+    s.add_argument("--html", help="also write a report page (tables, latency histograms, comparison) here")
+    s.add_argument("--warmup", type=int, default=0,
+                   help="untimed calls before timing, as a host runs before going live (default 0)")
+    s.set_defaults(func=cmd_bench)
+
+    s = sub.add_parser("sweep", help="largest LSTM/GRU meeting the budget per host and model block size")
+    s.add_argument("--cell", default="lstm", choices=("lstm", "gru"))
+    s.add_argument("--sr", type=float, default=48000.0)
+    s.add_argument("--blocks", default="16,32,64,128,256", help="host block sizes")
+    s.add_argument("--model-blocks", default="1,16", help="model block sizes")
+    s.add_argument("--limit", type=float, default=0.7, help="worst-case load limit (default 0.7)")
+    s.add_argument("--max-hidden", type=int, default=512)
+    s.add_argument("--json", help="also write the results as JSON here")
+    s.add_argument("--plot", help="also write a PNG chart here")
+    s.set_defaults(func=cmd_sweep)
+
+    s = sub.add_parser("fit", help="does a model meet the callback budget here? margin, and what would fit")
+    s.add_argument("model")
+    s.add_argument("--sr", type=float, help="sample rate (default: the model's)")
+    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--limit", type=float, default=0.7, help="worst-case load limit (default 0.7)")
+    s.add_argument("--json", help="also write the verdict as JSON here")
+    s.set_defaults(func=cmd_fit)
+
+    s = sub.add_parser("profile", help="per-layer time per callback on the C engine, ONNX Runtime and torch")
+    s.add_argument("model")
+    s.add_argument("--engines", default="c,onnxruntime,torch")
+    s.add_argument("--sr", type=float, help="sample rate in Hz (default: the model's, else 48000)")
+    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=float, default=2.0, help="seconds of audio per engine (default 2)")
+    s.add_argument("--json", help="also write the results as JSON here")
+    s.add_argument("--speedscope", help="also write a flamegraph for speedscope.app here (.speedscope.json)")
+    s.add_argument("--folded", help="also write folded stacks here (flamegraph.pl input, ns per callback)")
+    s.set_defaults(func=cmd_profile)
+
+    s = sub.add_parser("zoo", help="check and time composable blocks (matvec, conv, RNNs, MLPs, transformer, ...) "
+                                   "on every engine")
+    which = s.add_mutually_exclusive_group()
+    which.add_argument("--blocks", help="blocks and sizes, like 'matvec:in=64,out=64;lstm:hidden=32' "
+                                        "(default: every kind at its default sizes)")
+    which.add_argument("--list", action="store_true", help="list the block kinds, their sizes and defaults")
+    s.add_argument("--engines", default="reference,c,onnxruntime,torch,torchscript")
+    s.add_argument("--sr", type=float, default=48000.0, help="sample rate in Hz (default 48000)")
+    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=float, default=1.0, help="seconds of audio per block and engine (default 1)")
+    s.add_argument("--json", help="also write the results as JSON here")
+    s.set_defaults(func=cmd_zoo)

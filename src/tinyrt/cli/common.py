@@ -1,0 +1,69 @@
+"""What the verbs share: loading a model, reading tables and WAVs, parsing lists of engines and numbers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..backends import ENGINES
+from ..errors import InputError
+
+
+def load_model(path):
+    """Return the IR of any model file tinyrt reads."""
+    from ..frontends import from_file
+    return from_file(path)
+
+
+def samples_table(path):
+    """Return a samples x features float32 table read from a .npy or .csv file."""
+    import numpy as np
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such samples file.")
+    try:
+        x = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read as a samples table (.npy, or .csv of numbers: {exc}).") from None
+    return np.asarray(x, dtype=np.float32)
+
+
+def engine_list(text: str) -> list:
+    """Return the engine names of a comma-separated list, refusing an unknown one."""
+    engines = [e.strip() for e in text.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise InputError(f"unknown engine '{unknown[0] if unknown else text}'; choose from {', '.join(ENGINES)}.")
+    return engines
+
+
+def bench_wav(path, rate, what: str):
+    """Return the samples of a WAV file for bench, refusing one at another sample rate than the model's."""
+    if path is None:
+        return None
+    from ..audio import read_wav
+    audio, file_rate = read_wav(path)
+    if rate and file_rate != rate:
+        raise InputError(f"the {what} file {path} is at {file_rate} Hz but the model runs at {rate:g} Hz; "
+                         f"resample it first.")
+    return audio
+
+
+def npy(path, what: str):
+    """Return the array stored in a .npy file, refusing a missing or unreadable one in one sentence."""
+    if path is None:
+        return None
+    import numpy as np
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the {what} file {path} as a NumPy .npy array ({exc}).") from None
+
+
+def ints(text: str, what: str) -> list:
+    """Return the positive whole numbers of a comma-separated list, refusing anything else."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{what} must be whole numbers separated by commas, got '{text}'.") from None
+    if not values or min(values) < 1:
+        raise InputError(f"{what} must be positive whole numbers, got '{text}'.")
+    return values

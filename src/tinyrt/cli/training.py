@@ -1,0 +1,91 @@
+"""Verbs of the effect-training job: train, eval, demo."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import InputError
+from .common import engine_list, load_model
+
+
+def cmd_train(args) -> int:
+    """Train the model a TOML configuration describes."""
+    from ..train import load_config, train
+    cfg = load_config(args.config)
+    if args.minutes is not None:
+        if args.minutes <= 0:
+            raise InputError(f"--minutes must be positive, got {args.minutes:g}.")
+        cfg.train.max_minutes = args.minutes
+    out = Path(args.out) if args.out else Path("runs") / cfg.name
+    print(f"training {cfg.name}: {cfg.model.cell.upper()}-{cfg.model.hidden_size}, block {cfg.model.block_size}, "
+          f"{cfg.sample_rate} Hz -> {out}")
+    result = train(cfg, out, resume=args.resume)
+    t = result.metrics["test"]
+    print(f"test ESR {t['esr']:.4f} (pre-emphasised {t['esr_pre_emphasis']:.4f}), MSE {t['mse']:.3e}: {t['verdict']}")
+    print(f"wrote {result.model_path}, {out / 'metrics.json'}, {out / 'curves.png'}, {out / 'renders'}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    """Measure a model on paired audio: ESR, pre-emphasised ESR, MSE and the verdict."""
+    from ..data.pairs import load_pairs
+    from ..train import evaluate, load_config
+    from ..train.trainer import load_data
+    model = load_model(args.model)
+    if not model.sample_rate:
+        raise InputError(f"{args.model} does not say its sample rate; eval needs it to read the audio.")
+    if args.data:
+        cfg = load_config(args.data)
+        if cfg.sample_rate != model.sample_rate:
+            raise InputError(f"{args.data} trains at {cfg.sample_rate} Hz but the model runs at {model.sample_rate:g} Hz.")
+        dataset, *splits = load_data(cfg)
+        pairs = dataset.pairs if args.split == "all" else dict(zip(("train", "valid", "test"), splits))[args.split]
+        warmup = cfg.train.warmup
+    elif args.clean and args.target:
+        pairs = load_pairs({"kind": "fragments", "clean": args.clean, "target": args.target,
+                            "fragment_seconds": args.fragment_seconds}, int(model.sample_rate)).pairs
+        warmup = args.warmup
+    else:
+        raise InputError("give --data CONFIG.toml, or both --clean and --target WAV files.")
+    m = evaluate(model, pairs, engine=engine_list(args.engine)[0], warmup=warmup)
+    print(f"{model.name} on {m['pairs']} pairs ({m['seconds_samples'] / model.sample_rate:.1f} s, engine {m['engine']}): "
+          f"ESR {m['esr']:.4f}, pre-emphasised ESR {m['esr_pre_emphasis']:.4f}, MSE {m['mse']:.3e}: {m['verdict']}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(m, indent=1))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Run the demo job."""
+    from ..demo import run_demo
+    if args.minutes is not None and args.minutes <= 0:
+        raise InputError(f"--minutes must be positive, got {args.minutes:g}.")
+    return run_demo(Path(args.out), quick=args.quick, minutes=args.minutes)
+
+
+def add_parsers(sub) -> None:
+    """Add the training verbs to the command's subparsers."""
+    s = sub.add_parser("demo", help="the main job on built-in data, writing a report")
+    s.add_argument("--out", default="demo-out", help="output folder (default demo-out)")
+    s.add_argument("--quick", action="store_true", help="a shorter run (for tests)")
+    s.add_argument("--minutes", type=float, help="training budget per model in minutes (default 3)")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("train", help="train an effect model from paired audio (TOML config)")
+    s.add_argument("config", help="TOML configuration ([data], [model], [loss], [train])")
+    s.add_argument("--out", help="output folder (default runs/<name>)")
+    s.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint.pt")
+    s.add_argument("--minutes", type=float, help="override [train] max_minutes")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("eval", help="measure a model on paired audio (ESR, MSE)")
+    s.add_argument("model")
+    s.add_argument("--data", help="a training config: evaluate on its split")
+    s.add_argument("--split", default="test", choices=("train", "valid", "test", "all"))
+    s.add_argument("--clean", help="clean WAV (with --target)")
+    s.add_argument("--target", help="processed WAV (with --clean)")
+    s.add_argument("--fragment-seconds", type=float, default=1.0)
+    s.add_argument("--warmup", type=int, default=1000, help="samples left out at the start of each fragment")
+    s.add_argument("--engine", default="c")
+    s.add_argument("--json", help="also write the metrics as JSON here")
+    s.set_defaults(func=cmd_eval)

@@ -1,0 +1,63 @@
+"""Deploy: turn one or several models into something that builds and runs where the audio is.
+
+A target is a function ``deploy(models, out, **options) -> Deployment`` registered by name in
+``TARGETS`` (module, function), loaded on first use so a target's optional tools stay optional.
+Every target writes into its own output folder and nowhere else; it uses only the generated C of
+``tinyrt.backends.c`` (the same code the tests prove against the reference), never a second
+implementation of a layer; what it builds keeps the engine's real-time contract (no allocation,
+lock, I/O or wait in the audio path); a model a target cannot hold is refused in one sentence
+naming the budget and the size; a missing toolchain is named with its Debian package.
+
+``tinyrt deploy TARGET MODEL... -o DIR`` on the command line, ``tinyrt.deploy.deploy(...)`` in Python.
+This package may import every layer below it (bench, train, data, backends, frontends, audio,
+ir); nothing below imports it.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, UnsupportedError
+
+# target name -> (module, function, one-line description)
+TARGETS = {
+    "c-project": ("tinyrt.deploy.cproject", "deploy",
+                  "a C99 folder with every model, only the runtime headers they use, a Makefile "
+                  "(static library + a stdin/stdout runner) for any C compiler"),
+}
+
+
+@dataclass
+class Deployment:
+    """What a target wrote: its folder, the files in it, and what was built and proven there."""
+
+    target: str
+    path: Path
+    files: list = field(default_factory=list)
+    built: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Return a few lines saying what was written and built."""
+        lines = [f"{self.target}: wrote {len(self.files)} files in {self.path}"]
+        lines += [f"  built {b}" for b in self.built] + [f"  {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def deploy(target: str, models, out, **options) -> Deployment:
+    """Deploy models (IR Models or model file paths) to the named target in folder ``out``; return what was done."""
+    if target not in TARGETS:
+        raise UnsupportedError(f"unknown deploy target {target!r}; choose one of {', '.join(TARGETS)}.")
+    from ..frontends import from_file
+    from ..ir import Model
+    if isinstance(models, (Model, str, Path)):
+        models = [models]
+    models = [m if isinstance(m, Model) else from_file(m) for m in models]
+    if not models:
+        raise InputError("deploy needs at least one model.")
+    module, function, _ = TARGETS[target]
+    return getattr(importlib.import_module(module), function)(models, Path(out), **options)
+
+
+__all__ = ["TARGETS", "Deployment", "deploy"]
