@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...errors import UnsupportedError
 from ...version import __version__
 from ...ir.model import Layer, Model
 
@@ -153,10 +154,13 @@ class _Writer:
 
     def layer(self, layer: Layer, path: str, src: str, n_in: int, dst: str | None) -> str:
         tag = "l" + path.replace(".", "_")
+        emit = getattr(self, "_" + layer.type, None)
+        if emit is None:
+            raise UnsupportedError(f"layer {path} ({layer.type}) has no C form in tinyrt; run it on the reference.")
         k = len(self.regions)
         self.regions.append(path)
         self.body.append(f"TRT_PROF_BEGIN({k}); /* layer {path}: {layer.type} */")
-        out = getattr(self, "_" + layer.type)(layer, tag, src, n_in, dst)
+        out = emit(layer, tag, src, n_in, dst)
         self.body.append(f"TRT_PROF_END({k});")
         return out
 
@@ -317,7 +321,6 @@ class _Writer:
 def generate(model: Model, name: str | None = None, activations: str = "precise",
              weights: str = "float32") -> CCode:
     """Return the C99 header and source implementing the model."""
-    from ...errors import UnsupportedError
     if activations not in ACTIVATION_OPTIONS:
         raise UnsupportedError(f"activations must be one of {', '.join(ACTIVATION_OPTIONS)}, got {activations!r}.")
     if weights not in WEIGHT_OPTIONS:
