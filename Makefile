@@ -12,7 +12,10 @@ DEB_PACKAGES := gcc libc6-dev libasan8 libubsan1 binutils gcc-arm-none-eabi libn
 demo: install
 	$(VENV)/bin/tinyrt demo --out demo-out
 
+# lint first: the layers contract (import-linter, pyproject.toml) and ruff, then the tests
 test: install
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q -n 2 --timeout 900
 
 # emlearn and m2cgen, the engines the classic benchmark compares with, live in their own

@@ -1,5 +1,5 @@
 """tinyrt: small ML models from training to a hard real-time audio loop, proven to fit."""
-from . import data, train  # tinyrt.train(config) trains; tinyrt.data holds the datasets
+from . import data, deploy, train  # tinyrt.train(config) trains, tinyrt.deploy(...) deploys
 from .backends import Backend, backend, export
 from .backends.c.cmodel import CModel
 from .errors import BuildError, DependencyError, Error, FormatError, InputError, ModelError, UnsupportedError
@@ -29,4 +29,4 @@ def convert(estimator, name: str | None = None, features: str = "float32", form:
 
 __all__ = ["Backend", "backend", "export", "Error", "BuildError", "DependencyError", "FormatError",
            "InputError", "ModelError", "UnsupportedError", "from_file", "from_torch", "Layer", "Model",
-           "load", "data", "train", "convert", "CModel", "__version__"]
+           "load", "data", "deploy", "train", "convert", "CModel", "__version__"]

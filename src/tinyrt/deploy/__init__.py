@@ -8,13 +8,15 @@ implementation of a layer; what it builds keeps the engine's real-time contract 
 lock, I/O or wait in the audio path); a model a target cannot hold is refused in one sentence
 naming the budget and the size; a missing toolchain is named with its Debian package.
 
-``tinyrt deploy TARGET MODEL... -o DIR`` on the command line, ``tinyrt.deploy.deploy(...)`` in Python.
+``tinyrt deploy TARGET MODEL... -o DIR`` on the command line, ``tinyrt.deploy(TARGET, models, DIR)`` in Python.
 This package may import every layer below it (bench, train, data, backends, frontends, audio,
 ir); nothing below imports it.
 """
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,3 +63,14 @@ def deploy(target: str, models, out, **options) -> Deployment:
 
 
 __all__ = ["TARGETS", "Deployment", "deploy"]
+
+
+class _DeployModule(types.ModuleType):
+    """This package, callable: ``tinyrt.deploy(target, models, out)`` is ``tinyrt.deploy.deploy(...)``."""
+
+    def __call__(self, *args, **kwargs):
+        """Return the Deployment of deploy(*args, **kwargs)."""
+        return deploy(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _DeployModule
