@@ -15,7 +15,9 @@ from .codegen import CCode, generate
 # symbols generated model code may reference: math and memory copies, nothing that can
 # allocate, lock, wait or do I/O
 # C library calls the generated code may make in the audio thread (pow: IsolationForest's score)
-ALLOWED_SYMBOLS = frozenset({"memcpy", "memmove", "memset", "erff", "expf", "tanhf", "expm1f", "fabsf", "pow"})
+# (powf: the processor's dB gains, once per chunk; strcmp: the processor's parameter lookup by name)
+ALLOWED_SYMBOLS = frozenset({"memcpy", "memmove", "memset", "erff", "expf", "tanhf", "expm1f", "fabsf", "pow",
+                             "powf", "strcmp"})
 
 
 def build_harness(code: CCode, *, profile: str = "portable", hooks: bool = False, extra_flags=()) -> Path:
@@ -76,9 +78,16 @@ def layer_times(exe: Path, frames: int, block: int) -> dict:
 def check_code(code: CCode, frames: int = 4096, block: int = 64) -> dict:
     """Return heap and lock call counts seen during process calls of generated code, and its symbols."""
     result = json.loads(_run([build_harness(code, hooks=True), "check", frames, block], "checking"))
-    obj = build(code.files(), f"{code.name}.o", kind="object")
-    out = _run(["nm", "-u", obj], "listing symbols")
-    result["symbols"] = sorted({line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()})
+    files = code.files()
+    headers = {n: t for n, t in files.items() if not n.endswith(".c")}
+    symbols, defined = set(), set()
+    for source in sorted(n for n in files if n.endswith(".c")):  # every C file of the code, compiled alone
+        obj = build({**headers, source: files[source]}, f"{source[:-2]}.o", kind="object")
+        out = _run(["nm", "-u", obj], "listing symbols")
+        symbols |= {line.split()[-1].split("@")[0] for line in out.splitlines() if line.strip()}
+        out = _run(["nm", "-g", "--defined-only", obj], "listing symbols")
+        defined |= {line.split()[-1] for line in out.splitlines() if line.strip()}
+    result["symbols"] = sorted(symbols - defined)  # what the code needs from outside itself
     result["forbidden_symbols"] = sorted(set(result["symbols"]) - ALLOWED_SYMBOLS)
     result["passed"] = (result["probe_heap_calls"] > 0 and result["heap_calls"] == 0
                         and result["lock_calls"] == 0 and not result["forbidden_symbols"])
