@@ -1,0 +1,124 @@
+"""Cross toolchains: build C for the ARM boards tinyrt deploys to, and run Linux builds under qemu-user.
+
+Each ``TOOLCHAINS`` entry names the compiler, the flags of the board's CPU, the Debian package that
+brings the compiler, and for Linux targets the qemu-user emulator and the sysroot it loads the C
+library from. ``cross_build`` compiles like ``tinyrt.c.build.build`` (same warnings, same content-hash
+cache) with the target's compiler; ``emulate`` runs a Linux target's program under qemu-user.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import BuildError
+from .build import WARNINGS, cache_root, compiler_version, runtime_headers
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """A cross target: compiler, CPU flags, the Debian package of the compiler, and its emulator."""
+
+    name: str
+    cc: str
+    flags: tuple
+    package: str
+    qemu: str | None = None        # qemu-user binary for Linux targets
+    sysroot: str | None = None     # where qemu-user finds the target's C library
+    qemu_package: str = "qemu-user"
+    description: str = ""
+
+
+TOOLCHAINS = {
+    "aarch64": Toolchain("aarch64", "aarch64-linux-gnu-gcc",
+                         ("-O3", "-mcpu=cortex-a72", "-ffp-contract=fast", "-fno-trapping-math"),
+                         "gcc-aarch64-linux-gnu", "qemu-aarch64", "/usr/aarch64-linux-gnu",
+                         description="Raspberry Pi 4 (Cortex-A72, AArch64), e.g. Elk Audio OS"),
+    "armhf": Toolchain("armhf", "arm-linux-gnueabihf-gcc",
+                       ("-O3", "-mcpu=cortex-a8", "-mfpu=neon", "-mfloat-abi=hard", "-ffp-contract=fast",
+                        "-fno-trapping-math"),
+                       "gcc-arm-linux-gnueabihf", "qemu-arm", "/usr/arm-linux-gnueabihf",
+                       description="Bela / BeagleBone Black (Cortex-A8 with NEON, hard float)"),
+    "cortex-m4": Toolchain("cortex-m4", "arm-none-eabi-gcc",
+                           ("-Os", "-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard",
+                            "-fno-trapping-math"),
+                           "gcc-arm-none-eabi", description="Cortex-M4F microcontroller (single-precision FPU)"),
+    "cortex-m7": Toolchain("cortex-m7", "arm-none-eabi-gcc",
+                           ("-Os", "-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard",
+                            "-fno-trapping-math"),
+                           "gcc-arm-none-eabi", description="Cortex-M7 microcontroller (FPv5 FPU)"),
+}
+
+
+def toolchain(name: str) -> Toolchain:
+    """Return the named toolchain after checking its compiler is installed (else name the Debian package)."""
+    if name not in TOOLCHAINS:
+        raise BuildError(f"unknown cross target {name!r}; choose one of {', '.join(TOOLCHAINS)}.")
+    tc = TOOLCHAINS[name]
+    if shutil.which(tc.cc) is None:
+        raise BuildError(f"the {name} compiler {tc.cc} is not installed; install it with "
+                         f"apt-get install {tc.package} (make install does).")
+    return tc
+
+
+def cross_build(files: dict, output: str, target: str, *, kind: str = "executable", extra_flags=(),
+                link_flags=("-lm",), static: bool = False) -> Path:
+    """Compile the C files (with the runtime headers) for a cross target; return the built artifact.
+
+    ``kind``: "executable", "shared" or "object" (one .c file). Cached by content like host builds.
+    """
+    tc = toolchain(target)
+    flags = list(WARNINGS) + list(tc.flags) + list(extra_flags)
+    if kind == "shared":
+        flags += ["-shared", "-fPIC"]
+    elif kind == "object":
+        flags += ["-c"]
+    if static and kind == "executable":
+        flags += ["-static"]
+    key = hashlib.sha256(json.dumps([sorted(files.items()), sorted(runtime_headers().items()), flags,
+                                     list(link_flags), compiler_version(tc.cc), kind, output, target]).encode()
+                         ).hexdigest()[:20]
+    final = cache_root() / f"{target}-{key}"
+    artifact = final / output
+    if artifact.is_file():
+        return artifact
+    cache_root().mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"build-{target}-", dir=cache_root()))
+    for name, text in {**runtime_headers(), **files}.items():
+        (work / name).write_text(text)
+    c_files = sorted(n for n in files if n.endswith(".c"))
+    cmd = [tc.cc, *flags, "-I", str(work), *[str(work / n) for n in c_files], "-o", str(work / output)]
+    if kind != "object":
+        cmd += list(link_flags)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    (work / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
+    if proc.returncode != 0:
+        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
+        raise BuildError(f"{tc.cc} rejected the code ({first.strip()}); full log: {work / 'build.log'}.")
+    try:
+        os.replace(work, final)
+    except OSError:  # another process built the same key first
+        shutil.rmtree(work, ignore_errors=True)
+    return artifact
+
+
+def emulator(target: str) -> list:
+    """Return the command prefix that runs a Linux target's program here under qemu-user."""
+    tc = toolchain(target)
+    if tc.qemu is None:
+        raise BuildError(f"{target} is a bare-metal target; its firmware runs under qemu-system-arm, not qemu-user.")
+    if shutil.which(tc.qemu) is None:
+        raise BuildError(f"{tc.qemu} is not installed; install it with apt-get install {tc.qemu_package} "
+                         f"(make install does).")
+    return [tc.qemu, "-L", tc.sysroot]
+
+
+def emulate(target: str, argv: list, *, input: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run a Linux target's program under qemu-user and return the completed process (output as bytes)."""
+    return subprocess.run([*emulator(target), *map(str, argv)], input=input, capture_output=True,
+                          timeout=timeout, check=False)
