@@ -8,15 +8,30 @@ against NumPy/SciPy.
 """
 from ._lib import use_profile
 from .align import align, detect_blips, detect_latency, latency_from_blips
-from .features import (rms, spectral_bandwidth, spectral_centroid, spectral_flatness, spectral_rolloff,
-                       zero_crossing_rate)
+from .features import (
+                       rms,
+                       spectral_bandwidth,
+                       spectral_centroid,
+                       spectral_flatness,
+                       spectral_rolloff,
+                       zero_crossing_rate,
+)
 from .filters import ema, sosfilt
 from .io import read_wav, write_wav
 from .mel import SparseBank, hz_to_mel, mel_filterbank, mel_to_hz
 from .metrics import esr, mse, pair_metrics, pre_emphasis, verdict
 from .resample import resample, to_mono
-from .spectral import (frame, hann, log_mel, magnitude_spectrum, mel_spectrogram, power_spectrum, power_to_db,
-                       rfft, spectrogram)
+from .spectral import (
+                       frame,
+                       hann,
+                       log_mel,
+                       magnitude_spectrum,
+                       mel_spectrogram,
+                       power_spectrum,
+                       power_to_db,
+                       rfft,
+                       spectrogram,
+)
 from .stream import FeatureExtractor
 
 __all__ = ["align", "detect_blips", "detect_latency", "latency_from_blips", "read_wav", "write_wav", "resample",

@@ -48,7 +48,8 @@ class FeatureExtractor:
         self._kinds = np.array([KINDS[f] for f in names], np.int32)
         self._config = FeatureConfig(
             self._plan.struct, None if self._window is None else ptr(self._window), self.bank.struct,
-            self.sample_rate, power_exponent(power), _SPECTRUMS[spectrum], log_kind, amin, top_db, offset, float(rolloff),
+            self.sample_rate, power_exponent(power), _SPECTRUMS[spectrum], log_kind, amin, top_db, offset,
+            float(rolloff),
             amin, ptr(self._kinds), len(self._kinds))
         widths = {"power": self.n_fft // 2 + 1, "mel": self.bank.n_mels, "log_mel": self.bank.n_mels}
         self.names = [f"{f}_{i}" if f in widths else f for f in names for i in range(widths.get(f, 1))]

@@ -84,6 +84,7 @@ def _read(path: Path, onnx):
 def _streaming_io(proto, model, where: str) -> list:
     """Return [(state_in, state_out, initial)] after checking that the graph fits the model."""
     from onnx import numpy_helper
+
     from .onnx_graph import STATE_IN, STATE_OUT
 
     graph = proto.graph

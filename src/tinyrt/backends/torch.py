@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -24,8 +23,7 @@ try:
 except ImportError:
     raise DependencyError("the torch back end needs PyTorch; install it with pip install 'tinyrt[torch]'.") from None
 
-from .torch_modules import (Activation, BatchNorm, CausalConv1d, Dense, Gain, GRULayer, LSTMLayer, Residual,
-                            build)
+from .torch_modules import Activation, BatchNorm, CausalConv1d, Dense, Gain, GRULayer, LSTMLayer, Residual, build
 
 INFO_FILE = "tinyrt.json"  # the extra file in an exported TorchScript archive holding the model's description
 
@@ -56,20 +54,17 @@ class TorchModel(nn.Module):
                      metadata=dict(i["metadata"]))
 
     @torch.jit.export
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return the state a reset starts from, for the batch size of x: [B, T, input_size]."""
-        out: List[Tensor] = []
+        out: list[Tensor] = []
         for layer in self.layers:
             out.extend(layer.initial_state(x))
         return out
 
-    def forward(self, x: Tensor, state: Optional[List[Tensor]] = None) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor] | None = None) -> tuple[Tensor, list[Tensor]]:
         """Return (y, new_state) for frames x: [B, T, input_size], continuing from state (None: reset)."""
-        if state is None:
-            old = self.initial_state(x)
-        else:
-            old = state
-        new: List[Tensor] = []
+        old = self.initial_state(x) if state is None else state
+        new: list[Tensor] = []
         i = 0
         for layer in self.layers:
             x, s = layer.forward(x, old[i:i + layer.n_state])
@@ -159,5 +154,5 @@ class TorchScriptBackend(TorchBackend):
         return script(model)
 
 
-__all__ = ["TorchModel", "TorchBackend", "TorchScriptBackend", "script", "to_torch", "export", "build", "Dense", "LSTMLayer", "GRULayer",
-           "CausalConv1d", "Activation", "BatchNorm", "Gain", "Residual"]
+__all__ = ["TorchModel", "TorchBackend", "TorchScriptBackend", "script", "to_torch", "export", "build", "Dense",
+           "LSTMLayer", "GRULayer", "CausalConv1d", "Activation", "BatchNorm", "Gain", "Residual"]

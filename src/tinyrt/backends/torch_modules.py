@@ -10,8 +10,6 @@ All modules compile with ``torch.jit.script``.
 """
 from __future__ import annotations
 
-from typing import List, Tuple
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,8 +27,8 @@ def _array(t: Tensor) -> np.ndarray:
     return t.detach().cpu().numpy().astype(np.float32)
 
 
-def _empty() -> List[Tensor]:
-    out: List[Tensor] = []
+def _empty() -> list[Tensor]:
+    out: list[Tensor] = []
     return out
 
 
@@ -43,7 +41,7 @@ class Dense(nn.Module):
         self.linear = nn.Linear(in_features, out_features, bias=bias)
 
     @classmethod
-    def from_layer(cls, layer: Layer) -> "Dense":
+    def from_layer(cls, layer: Layer) -> Dense:
         """Return the module for an IR dense layer."""
         p = layer.params
         m = cls(p["in_features"], p["out_features"], p["bias"])
@@ -62,11 +60,11 @@ class Dense(nn.Module):
         return Layer("dense", {"in_features": self.in_features, "out_features": self.out_features,
                                "bias": bias}, w)
 
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return the (empty) state: a dense layer has none."""
         return _empty()
 
-    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Return (y, state) for frames x: [B, T, in_features]."""
         return F.linear(x, self.linear.weight, self.linear.bias), state
 
@@ -126,11 +124,11 @@ class LSTMLayer(_Recurrent):
         super().__init__(rnn, given)
         self.n_state = 2
 
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return [h, c], each [num_layers, B, hidden], from h0/c0 (zeros when absent)."""
         return [self._start(self.h0, x), self._start(self.c0, x)]
 
-    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Return (y, [h, c]) for frames x: [B, T, input_size] starting from state [h, c]."""
         w = self.rnn._flat_weights  # nn.LSTM's own parameter list: per layer w_ih, w_hh[, b_ih, b_hh]
         if x.size(1) != 1:
@@ -138,8 +136,8 @@ class LSTMLayer(_Recurrent):
             return y, [h, c]
         per = len(w) // self.num_layers
         y, h0, c0 = x.squeeze(1), state[0], state[1]
-        hs: List[Tensor] = []
-        cs: List[Tensor] = []
+        hs: list[Tensor] = []
+        cs: list[Tensor] = []
         for k in range(self.num_layers):
             i = k * per
             if self.bias:
@@ -162,11 +160,11 @@ class GRULayer(_Recurrent):
         super().__init__(rnn, given)
         self.n_state = 1
 
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return [h], [num_layers, B, hidden], from h0 (zeros when absent)."""
         return [self._start(self.h0, x)]
 
-    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Return (y, [h]) for frames x: [B, T, input_size] starting from state [h]."""
         w = self.rnn._flat_weights  # nn.GRU's own parameter list: per layer w_ih, w_hh[, b_ih, b_hh]
         if x.size(1) != 1:
@@ -174,7 +172,7 @@ class GRULayer(_Recurrent):
             return y, [h]
         per = len(w) // self.num_layers
         y, h0 = x.squeeze(1), state[0]
-        hs: List[Tensor] = []
+        hs: list[Tensor] = []
         for k in range(self.num_layers):
             i = k * per
             if self.bias:
@@ -201,7 +199,7 @@ class CausalConv1d(nn.Module):
         self.history = (conv.kernel_size[0] - 1) * conv.dilation[0]
 
     @classmethod
-    def from_layer(cls, layer: Layer) -> "CausalConv1d":
+    def from_layer(cls, layer: Layer) -> CausalConv1d:
         """Return the module for an IR conv1d layer."""
         p = layer.params
         conv = nn.Conv1d(p["in_channels"], p["out_channels"], p["kernel_size"], dilation=p["dilation"],
@@ -222,11 +220,11 @@ class CausalConv1d(nn.Module):
                                 "kernel_size": c.kernel_size[0], "dilation": c.dilation[0],
                                 "groups": c.groups, "bias": c.bias is not None}, w)
 
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return [history] of zeros, [B, (K-1)*dilation, in_channels]."""
         return [x.new_zeros(x.size(0), self.history, self.in_features)]
 
-    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Return (y, [history]) for frames x: [B, T, in_channels]."""
         xp = torch.cat([state[0], x], 1)
         y = self.conv(xp.transpose(1, 2)).transpose(1, 2)
@@ -261,7 +259,7 @@ class Activation(nn.Module):
         self.fn = _ACTIVATIONS[function]({"alpha": alpha, "num_parameters": num_parameters})
 
     @classmethod
-    def from_layer(cls, layer: Layer) -> "Activation":
+    def from_layer(cls, layer: Layer) -> Activation:
         """Return the module for an IR activation layer."""
         p = layer.params
         m = cls(p["function"], p["features"], p["alpha"], p["num_parameters"])
@@ -277,11 +275,11 @@ class Activation(nn.Module):
         w = {"weight": _array(self.fn.weight)} if self.function == "prelu" else {}
         return Layer("activation", params, w)
 
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return the (empty) state: an activation has none."""
         return _empty()
 
-    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Return (y, state) for frames x: [B, T, features]."""
         return self.fn(x.reshape(-1, self.in_features)).reshape(x.shape), state
 
@@ -296,7 +294,7 @@ class BatchNorm(nn.Module):
         self.bn = nn.BatchNorm1d(features, eps=eps)
 
     @classmethod
-    def from_layer(cls, layer: Layer) -> "BatchNorm":
+    def from_layer(cls, layer: Layer) -> BatchNorm:
         """Return the module for an IR batchnorm layer."""
         m = cls(layer.params["features"], layer.params["eps"])
         with torch.no_grad():
@@ -309,11 +307,11 @@ class BatchNorm(nn.Module):
         w = {name: _array(getattr(self.bn, name)) for name in ("weight", "bias", "running_mean", "running_var")}
         return Layer("batchnorm", {"features": self.in_features, "eps": float(self.bn.eps)}, w)
 
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return the (empty) state: batch-norm has none."""
         return _empty()
 
-    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Return (y, state) for frames x: [B, T, features], normalised with the running statistics."""
         b = self.bn
         y = F.batch_norm(x.reshape(-1, self.in_features), b.running_mean, b.running_var, b.weight, b.bias,
@@ -330,7 +328,7 @@ class Gain(nn.Module):
         self.gain, self.n_state = float(gain), 0
 
     @classmethod
-    def from_layer(cls, layer: Layer) -> "Gain":
+    def from_layer(cls, layer: Layer) -> Gain:
         """Return the module for an IR gain layer."""
         return cls(layer.params["features"], layer.params["gain"])
 
@@ -338,11 +336,11 @@ class Gain(nn.Module):
         """Return the IR gain layer this module computes."""
         return Layer("gain", {"features": self.in_features, "gain": self.gain})
 
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return the (empty) state: a gain has none."""
         return _empty()
 
-    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Return (y, state) for frames x: [B, T, features]."""
         return x * self.gain, state
 
@@ -350,14 +348,14 @@ class Gain(nn.Module):
 class Residual(nn.Module):
     """IR ``residual``: ``y = body(x) + x[..., :body_out]``; the state is the body's, concatenated."""
 
-    def __init__(self, body: List[nn.Module]):
+    def __init__(self, body: list[nn.Module]):
         super().__init__()
         self.body = nn.ModuleList(body)
         self.in_features, self.out_features = body[0].in_features, body[-1].out_features
         self.n_state = sum(m.n_state for m in body)
 
     @classmethod
-    def from_layer(cls, layer: Layer) -> "Residual":
+    def from_layer(cls, layer: Layer) -> Residual:
         """Return the module for an IR residual layer and its body."""
         return cls([build(sub) for sub in layer.layers])
 
@@ -365,14 +363,14 @@ class Residual(nn.Module):
         """Return the IR residual layer with its body."""
         return Layer("residual", {"features": self.in_features}, layers=[m.ir_layer() for m in self.body])
 
-    def initial_state(self, x: Tensor) -> List[Tensor]:
+    def initial_state(self, x: Tensor) -> list[Tensor]:
         """Return the initial state of every body layer, in order."""
         out = _empty()
         for layer in self.body:
             out.extend(layer.initial_state(x))
         return out
 
-    def forward(self, x: Tensor, state: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """Return (body(x) + x[..., :body_out], new state) for frames x: [B, T, features]."""
         y, new, i = x, _empty(), 0
         for layer in self.body:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
 from ..audio.metrics import esr, mse
+from ..errors import InputError
 
 
 def audio_frames(model, audio, sample_rate: float, what: str = "input") -> np.ndarray:

@@ -80,7 +80,7 @@ def sweep(cell: str = "lstm", sample_rate: float = 48000.0, host_blocks=HOST_BLO
     for mb in model_blocks:
         for hb in host_blocks:
             host_frames(effect_model(cell, 2, mb, sample_rate), hb)  # refuses a partial model block
-            table[(mb, hb)] = largest_fitting(lambda h: load(h, mb, hb) <= limit, sizes)
+            table[(mb, hb)] = largest_fitting(lambda h, mb=mb, hb=hb: load(h, mb, hb) <= limit, sizes)
     return {"cell": cell, "sample_rate": sample_rate, "limit": limit, "max_hidden": sizes[-1],
             "host_blocks": list(host_blocks), "model_blocks": list(model_blocks),
             "largest_hidden": {f"{mb}": {f"{hb}": table[(mb, hb)] for hb in host_blocks} for mb in model_blocks},
@@ -119,9 +119,9 @@ def fit(model, sample_rate: float | None = None, block: int = 64, limit: float =
     rnn = next((layer for layer in model.walk() if layer.type in ("lstm", "gru")), None)
     if rnn is not None and model.in_channels == 1 and model.out_channels == 1:
         cell, hidden = rnn.type, rnn.params["hidden_size"]
-        if model.block_size == 1 and block % 16 == 0:
-            if c_load(effect_model(cell, hidden, 16, rate), rate, block)["load_worst"] <= limit:
-                sug.append(f"the same {cell.upper()}-{hidden} at model block 16 fits")
+        if model.block_size == 1 and block % 16 == 0 and \
+                c_load(effect_model(cell, hidden, 16, rate), rate, block)["load_worst"] <= limit:
+            sug.append(f"the same {cell.upper()}-{hidden} at model block 16 fits")
         smaller = largest_fitting(
             lambda h: c_load(effect_model(cell, h, model.block_size, rate), rate, block)["load_worst"] <= limit,
             [h for h in HIDDEN_SIZES if h < hidden])
@@ -134,7 +134,8 @@ def fit_text(result: dict) -> str:
     """Return the fit verdict in one or two lines."""
     r = result
     head = (f"{r['model']} at {r['block']} samples / {r['sample_rate']:g} Hz: worst-case load "
-            f"{100 * r['load_worst']:.1f} % (mean {100 * r['load_mean']:.2f} %) against a limit of {100 * r['limit']:.0f} %")
+            f"{100 * r['load_worst']:.1f} % (mean {100 * r['load_mean']:.2f} %) "
+            f"against a limit of {100 * r['limit']:.0f} %")
     if r["fits"]:
         return f"{head}: fits, margin {100 * r['margin']:.1f} points."
     return f"{head}: does not fit." + ("\nwhat would: " + "; ".join(r["suggestions"]) if r["suggestions"] else "")

@@ -31,7 +31,7 @@ class MemorySampler:
             self.samples.append(rss_bytes())
             time.sleep(self.interval)
 
-    def __enter__(self) -> "MemorySampler":
+    def __enter__(self) -> MemorySampler:
         self.baseline = rss_bytes()
         self._thread.start()
         return self

@@ -100,7 +100,7 @@ class CpuMeter:
         self.busy: list = []
         self.threads = 0
 
-    def __enter__(self) -> "CpuMeter":
+    def __enter__(self) -> CpuMeter:
         self._start = (time.perf_counter(), _cpu_seconds(), _proc_stat())
         self.threads = max(self.threads, _threads())
         return self
@@ -322,11 +322,10 @@ def profile_torch(model, frames, per_call: int, tree: list) -> dict:
         if first == 0:  # the cold start, outside the profile
             probe_engine.process(frames[:per_call])
             return
-        with _quiet_stderr():
-            with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-                for k in range(first, min(end, first + per_segment)):
-                    with record_function(CALL):
-                        probe_engine.process(frames[k * per_call:(k + 1) * per_call])
+        with _quiet_stderr(), torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            for k in range(first, min(end, first + per_segment)):
+                with record_function(CALL):
+                    probe_engine.process(frames[k * per_call:(k + 1) * per_call])
         per_call_ns.extend(_torch_calls(prof.events(), labels))
 
     cpu = CpuMeter()

@@ -107,7 +107,8 @@ def static_memory(model) -> dict:
     return {"weight_bytes": model.weight_bytes, "state_bytes": 4 * model.state_floats, "parameters": model.n_params}
 
 
-def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_rate: float | None = None, block: int = 64,
+def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_rate: float | None = None,
+          block: int = 64,
           seconds: float = 5.0, mode: str = "flat", seed: int = 0, audio=None, target=None, features=None,
           labels=None, warmup: int = 0) -> dict:
     """Return per-engine callback statistics and accuracy of a model at a sample rate and host block size.
@@ -129,7 +130,8 @@ def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_ra
     frames, truth, classes = _inputs(model, rate, block, seconds, seed, audio, target, features, labels)
     frames = frames[:len(frames) // per_call * per_call]
     if len(frames) < 2 * per_call:
-        raise InputError(f"the input holds fewer than two {block}-sample callbacks; give more audio or a smaller block.")
+        raise InputError(f"the input holds fewer than two {block}-sample callbacks; "
+                         f"give more audio or a smaller block.")
     truth = None if truth is None else truth[:len(frames)]
     classes = None if classes is None else classes[:len(frames)]
     reference = model.reference().process(frames)
@@ -184,9 +186,9 @@ def _inputs(model, rate, block, seconds, seed, audio, target, features, labels) 
 def table(result: dict) -> str:
     """Return the bench result as text: a timing table (microseconds per callback) and an accuracy table."""
     r = result
+    warm = f"after {r['warmup_calls']} untimed calls, " if r.get("warmup_calls") else ""
     lines = [f"{r['model']}: {r['block']}-sample callbacks at {r['sample_rate']:g} Hz (budget "
-             f"{r['block'] / r['sample_rate'] * 1e6:.1f} us), {r['mode']} mode, "
-             f"{'after %d untimed calls, ' % r['warmup_calls'] if r.get('warmup_calls') else ''}{r['seconds']:g} s of "
+             f"{r['block'] / r['sample_rate'] * 1e6:.1f} us), {r['mode']} mode, {warm}{r['seconds']:g} s of "
              f"{r['input']}; weights {r['static']['weight_bytes']} B, state {r['static']['state_bytes']} B"
              + ("; C object: {text} B code, {rodata} B constants, {data} B data, {bss} B bss".format(
                  **r["static"]["c_object"]) if "c_object" in r["static"] else ""),
@@ -206,7 +208,8 @@ def table(result: dict) -> str:
             n = s["native"]
             lines.append(f"{'  timed in C':<12} {n['mean_ns'] / 1000:>8.1f} {n['median_ns'] / 1000:>8.1f} "
                          f"{n['p99_ns'] / 1000:>8.1f} {n['max_ns'] / 1000:>8.1f} {'':>8} "
-                         f"{n['mean_ns'] / r['block']:>8.0f} {100 * n['load_mean']:>6.1f}% {100 * n['load_worst']:>6.1f}%")
+                         f"{n['mean_ns'] / r['block']:>8.0f} {100 * n['load_mean']:>6.1f}% "
+                         f"{100 * n['load_worst']:>6.1f}%")
     lines += ["", accuracy_table(r)]
     return "\n".join(lines)
 

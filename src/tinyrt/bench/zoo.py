@@ -75,7 +75,7 @@ class ZooBlock:
             return self.model.weight_bytes
         return sum(a.nbytes for k, a in self.weights.items() if k != "weight_float")
 
-    def validate(self) -> "ZooBlock":
+    def validate(self) -> ZooBlock:
         """Return self (sizes were checked when the block was built)."""
         return self
 

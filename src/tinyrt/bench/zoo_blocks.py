@@ -18,16 +18,16 @@ weights every engine uses:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy.sparse import csr_matrix
 
 from ..ir import Model
-from . import models as R
 from ..ir.layers import ACTIVATIONS
 from ..ir.reference import activate
+from . import models as R
 
 EPS_PERIOD = 8192  # frames in the sampler's noise table before it repeats
 EPS_SEED = 20240601

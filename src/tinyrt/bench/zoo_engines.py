@@ -92,6 +92,7 @@ class OrtBlock(BlockBackend):
         super().__init__(block)
         try:
             import onnxruntime as ort
+
             from .zoo_onnx import to_onnx
         except ImportError:
             raise DependencyError("the onnxruntime engine needs the 'onnx' and 'onnxruntime' packages; "

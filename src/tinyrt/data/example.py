@@ -69,7 +69,7 @@ def write_example_data(root, sample_rate: int = 48000, seconds: float = 60.0,
                                  _delayed(apply_effect(name, clean, sample_rate), latency), sample_rate)
     written = {"root": root, "sample_rate": sample_rate, "latency": int(latency), "seconds": seconds,
                "tracks": tracks,
-               "blips": [int(round((t * sample_rate))) for t in BLIP_SECONDS] if blips else [],
+               "blips": [int(round(t * sample_rate)) for t in BLIP_SECONDS] if blips else [],
                "music_start": int(round(PREAMBLE_SECONDS * sample_rate)) if blips else 0}
     if notes:
         written["notes"] = _write_notes(root, sample_rate, effects, latency, seed)

@@ -195,8 +195,8 @@ class _Player:
     def melody(self, t, beat):
         scale = SCALES[self.rng.integers(len(SCALES))]
         base = int(self.rng.choice([0, 2, 5, 7, 9, 12]))
-        spots = sorted(((OPEN_STRINGS[s] + f, s, f) for s in OPEN_STRINGS for f in range(base, base + 5)
-                        if (OPEN_STRINGS[s] + f) % 12 in scale))
+        spots = sorted((OPEN_STRINGS[s] + f, s, f) for s in OPEN_STRINGS for f in range(base, base + 5)
+                        if (OPEN_STRINGS[s] + f) % 12 in scale)
         vel, length = self.dynamics(), beat * 4 * int(self.rng.integers(1, 4))
         k, now = int(self.rng.integers(len(spots))), 0.0
         while now < length:
@@ -209,7 +209,8 @@ class _Player:
         return t + length
 
     def strum(self, t, beat):
-        chords, pattern, vel = PROGRESSIONS[self.rng.integers(len(PROGRESSIONS))], self.rng.choice(STRUMS), self.dynamics()
+        chords = PROGRESSIONS[self.rng.integers(len(PROGRESSIONS))]
+        pattern, vel = self.rng.choice(STRUMS), self.dynamics()
         bars = int(self.rng.integers(2, 5))
         for bar in range(bars):
             for slot, stroke in enumerate(pattern):
@@ -242,8 +243,9 @@ class _Player:
         for k in range(count):
             shape = POWER_CHORDS[riff[int(k * step / (2 * beat)) % riff.size]]
             accent = k % 8 == 0 and self.rng.random() < 0.5
-            self.chord(t + k * step, shape if accent else shape[:2], min(1.0, 1.2 * vel(k / count)), step * (2 if accent else 0.8),
-                       spread=0.004, damping=0.55 if accent else 0.97, brightness=0.25, pick_position=0.1)
+            self.chord(t + k * step, shape if accent else shape[:2], min(1.0, 1.2 * vel(k / count)),
+                       step * (2 if accent else 0.8), spread=0.004, damping=0.55 if accent else 0.97,
+                       brightness=0.25, pick_position=0.1)
         return t + count * step
 
     def let_ring(self, t, beat):

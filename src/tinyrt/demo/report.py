@@ -18,8 +18,9 @@ def _row_data(row: dict) -> dict:
             "block_size": cfg.model.block_size, "parameters": m["parameters"], "epochs": m["epochs"],
             "best_epoch": m["best_epoch"], "train_time_s": m["train_time_s"], "stopped": m["stopped"],
             "train_seconds_audio": m["train_seconds_audio"],
-            "test_esr_torch": m["test"]["esr"], "test_esr_c": c["esr"], "test_esr_pre_emphasis_c": c["esr_pre_emphasis"],
-            "test_mse_c": c["mse"], "verdict": c["verdict"], "max_abs_c_vs_trained_torch": c["max_abs_vs_trained_torch"],
+            "test_esr_torch": m["test"]["esr"], "test_esr_c": c["esr"],
+            "test_esr_pre_emphasis_c": c["esr_pre_emphasis"], "test_mse_c": c["mse"], "verdict": c["verdict"],
+            "max_abs_c_vs_trained_torch": c["max_abs_vs_trained_torch"],
             "max_abs_vs_reference": {k: v[0] for k, v in engines.items()},
             "not_run": {k: v[1] for k, v in engines.items() if v[1]},
             "verified": row["verify"].passed, "c_ns_per_sample": row["timing"]["ns_per_sample"],
@@ -46,9 +47,10 @@ def _audio(src: str) -> str:
 def _bench_part(benches: list, sections) -> str:
     if not benches:
         return ""
-    return ("<h2>Real-time benchmark</h2><p>Each trained model run on the held-out test audio in 64-sample callbacks at "
-            "48 kHz on every engine, back to back after 10 untimed calls (TorchScript optimises itself during its "
-            "first calls), timed per callback from Python (the C engine also timed inside C); accuracy is each engine's output against the float64 reference and against the pedal's real "
+    return ("<h2>Real-time benchmark</h2><p>Each trained model run on the held-out test audio in 64-sample "
+            "callbacks at 48 kHz on every engine, back to back after 10 untimed calls (TorchScript optimises itself "
+            "during its first calls), timed per callback from Python (the C engine also timed inside C); accuracy "
+            "is each engine's output against the float64 reference and against the pedal's real "
             "output over the continuous test audio (no warm-up left out). The same page on its own: "
             '<a href="bench.html">bench.html</a>.</p>' + sections(benches))
 
@@ -62,7 +64,8 @@ def write_report(out: Path, rows: list, data: dict, written: dict, elapsed: floa
     doc = {"seconds": elapsed, "quick": quick, "machine": platform.processor() or platform.machine(),
            "data": {k: v.summary() for k, v in data.items()}, "generated": {k: str(v) for k, v in written.items()},
            "models": table, "bela_study_lstm6": STUDY,
-           "bench": [{**b, "engines": {k: {f: x for f, x in v.items() if f != "calls_ns"} for k, v in b["engines"].items()}}
+           "bench": [{**b, "engines": {k: {f: x for f, x in v.items() if f != "calls_ns"}
+                                       for k, v in b["engines"].items()}}
                      for b in benches]}
     (out / "report.json").write_text(json.dumps(doc, indent=1, default=str))
     text = text_table(table)
@@ -70,14 +73,16 @@ def write_report(out: Path, rows: list, data: dict, written: dict, elapsed: floa
     e = html.escape
     head = "".join(f"<th>{h}</th>" for h in ("model", "cell", "hidden", "block", "params", "epochs", "train time",
                                              "test ESR (C engine)", "ESR pre-emph.", "MSE", "verdict",
-                                             "C vs reference", "C vs trained PyTorch", "C ns/sample", "load at 48 kHz / 64"))
+                                             "C vs reference", "C vs trained PyTorch", "C ns/sample",
+                                             "load at 48 kHz / 64"))
     body = []
     for r in table:
         worst = max((v for v in r["max_abs_vs_reference"].values() if v is not None), default=float("nan"))
         body.append("<tr>" + "".join(f"<td>{c}</td>" for c in (
             e(r["name"]), r["cell"].upper(), r["hidden_size"], r["block_size"], r["parameters"], r["epochs"],
             f"{r['train_time_s']:.0f} s", f"<b>{r['test_esr_c']:.4f}</b>", f"{r['test_esr_pre_emphasis_c']:.4f}",
-            f"{r['test_mse_c']:.2e}", e(r["verdict"]), f"{worst:.1e} {'ok' if r['verified'] else 'FAILED'}", f"{r['max_abs_c_vs_trained_torch']:.1e}",
+            f"{r['test_mse_c']:.2e}", e(r["verdict"]), f"{worst:.1e} {'ok' if r['verified'] else 'FAILED'}",
+            f"{r['max_abs_c_vs_trained_torch']:.1e}",
             f"{r['c_ns_per_sample']:.0f}", f"{r['c_load_percent_48k_64']:.2f} %")) + "</tr>")
     sections = []
     for r in table:
@@ -87,9 +92,11 @@ def write_report(out: Path, rows: list, data: dict, written: dict, elapsed: floa
 <p>{r['cell'].upper()}-{r['hidden_size']}, {r['block_size']} sample(s) per step, {r['parameters']} parameters;
 trained {r['epochs']} epochs on {r['train_seconds_audio']:.0f} s of audio in {r['train_time_s']:.0f} s
 (best epoch {r['best_epoch']}, stopped: {e(r['stopped'])}). Test ESR {r['test_esr_c']:.4f} on the C engine,
-{r['test_esr_torch']:.4f} in PyTorch (largest sample difference between the two: {r['max_abs_c_vs_trained_torch']:.1e}). Files: <a href="{e(r['config'])}">config</a>,
+{r['test_esr_torch']:.4f} in PyTorch (largest sample difference between the two:
+{r['max_abs_c_vs_trained_torch']:.1e}). Files: <a href="{e(r['config'])}">config</a>,
 <a href="{e(r['model'])}">model</a>.</p>
-<div class="row"><img src="{e(r['curves'])}" alt="training curves"><img src="{e(r['compare'])}" alt="waveform and spectrum"></div>
+<div class="row"><img src="{e(r['curves'])}" alt="training curves">
+<img src="{e(r['compare'])}" alt="waveform and spectrum"></div>
 <div class="row">{players}</div></section>""")
     datasets = "".join(f"<h4>{e(k)}</h4><pre>{e(v.summary())}</pre>" for k, v in data.items())
     study = "".join(f"<li>{e(k)}: {v}</li>" for k, v in STUDY.items())
@@ -97,11 +104,13 @@ trained {r['epochs']} epochs on {r['train_seconds_audio']:.0f} s of audio in {r[
 <style>body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
 th{{background:#f2f2f2}}td:first-child{{text-align:left}}img{{max-width:49%;height:auto}}
-.row{{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}}figure{{margin:0}}pre{{background:#f7f7f7;padding:.5em}}
+.row{{display:flex;gap:1em;flex-wrap:wrap;align-items:flex-start}}figure{{margin:0}}
+pre{{background:#f7f7f7;padding:.5em}}
 section{{border-top:1px solid #ddd;margin-top:1.5em}}</style></head><body>
 <h1>tinyrt demo: guitar pedals from recordings to real-time C</h1>
 <p>Built-in data only: a synthesised guitar track processed by tinyrt's overdrive, distortion and fuzz
-(captured with a {written.get('latency', 0)}-sample latency that the data pipeline found and removed); one model per pedal trained
+(captured with a {written.get('latency', 0)}-sample latency that the data pipeline found and removed); one model per
+pedal trained
 in PyTorch, imported into the tinyrt IR, exported to C and proven against the reference. Measured on
 {e(doc['machine'])} in {elapsed:.0f} s{' (quick run: tiny budgets, numbers not representative)' if quick else ''}.
 ESR is the error-to-signal ratio on held-out test audio (regions of the track never trained on),

@@ -89,14 +89,14 @@ def _trained_torch_difference(cfg, model, pairs, run: Path) -> float:
 
 def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> int:
     """Run the demo into folder `out` and return the exit code (0 when every proof passed)."""
-    from ..frontends import from_file as load
     from ..audio import write_wav
+    from ..audio.plots import plot_comparison
     from ..backends.verify import verify
     from ..data.example import write_example_data
     from ..data.pairs import load_pairs
+    from ..frontends import from_file as load
     from ..train import evaluate
     from ..train.parallel import train_many
-    from ..audio.plots import plot_comparison
     from .report import write_report
 
     if importlib.util.find_spec("torch") is None:
@@ -129,7 +129,8 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
          f"(configs in {out / 'configs'})")
     trained = train_many(configs, out / "runs", workers, log=_log)
 
-    _log("[4/7] exporting to C, ONNX and TorchScript and proving each engine (reference, trained PyTorch model, real-time rules)")
+    _log("[4/7] exporting to C, ONNX and TorchScript and proving each engine (reference, trained PyTorch model, "
+         "real-time rules)")
     from ..backends import export
     from ..train.trainer import load_data
     rows, passed = [], True

@@ -168,7 +168,7 @@ def _check(module: nn.Module, model: Model, example: np.ndarray, layout: str, ou
     """Raise ModelError unless the module and the imported model agree on example within TOLERANCE."""
     cls = type(module).__name__
     T, offset = example.shape[1], out.offset
-    if T <= offset:
+    if offset >= T:
         raise InputError(f"example_input has {T} frames but {cls}'s first output frame is frame {offset} of the "
                          f"imported model; give a longer example.")
     got = _run(module, example, layout, out.axes)

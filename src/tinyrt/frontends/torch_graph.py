@@ -19,8 +19,17 @@ from torch import fx, nn
 
 from ..errors import UnsupportedError
 from ..ir import Layer
-from .torch_layers import (AXIS_WORDS, LayoutError, Mapper, Value, describe, is_custom, is_plain_sequential,
-                           preserved, words)
+from .torch_layers import (
+    AXIS_WORDS,
+    LayoutError,
+    Mapper,
+    Value,
+    describe,
+    is_custom,
+    is_plain_sequential,
+    preserved,
+    words,
+)
 
 OPS = ("activation functions (tanh, sigmoid, relu, elu, gelu, silu, softsign, softmax), "
        "x * constant, x / constant, out[0] of an LSTM/GRU, leading feature or frame slices, "

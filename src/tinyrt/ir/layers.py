@@ -39,8 +39,8 @@ centroids, with ``tree_radius``), the float64 ones exact.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 ACTIVATIONS = (
     "tanh", "relu", "sigmoid", "softsign", "elu", "prelu",

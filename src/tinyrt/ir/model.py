@@ -109,7 +109,7 @@ class Model:
         """Return the number of floats of streaming state (recurrent and conv history)."""
         return sum(state_floats(layer.type, layer.params) for layer in self.walk())
 
-    def validate(self) -> "Model":
+    def validate(self) -> Model:
         """Return self after checking every shape and weight; raise ModelError naming the problem."""
         from .validate import validate
         validate(self)
@@ -139,7 +139,7 @@ class Model:
         return path
 
     @classmethod
-    def load(cls, path) -> "Model":
+    def load(cls, path) -> Model:
         """Read and validate a `.tinyrt` file."""
         return load(path)
 

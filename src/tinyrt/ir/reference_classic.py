@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def join64(hi, lo) -> np.ndarray:
     """Return the float64 values stored as float32 parts: (hi + lo[..., 0]) + lo[..., 1]."""
     return (np.asarray(hi, np.float64) + lo[..., 0].astype(np.float64)) + lo[..., 1].astype(np.float64)
@@ -143,12 +144,14 @@ class _GaussianMixture:
     def process(self, x):
         w, f32 = self.w, np.float32
         if self.cov in ("full", "tied"):
-            chol = w["prec_chol"] if self.cov == "full" else np.broadcast_to(w["prec_chol"], (self.k, *w["prec_chol"].shape))
+            chol = (w["prec_chol"] if self.cov == "full"
+                    else np.broadcast_to(w["prec_chol"], (self.k, *w["prec_chol"].shape)))
             q = np.stack([((x @ chol[k] - w["mean_prec"][k]) ** 2).sum(axis=1) for k in range(self.k)], axis=1)
             half = -0.5 * (f32(self.c) + q.astype(f32)).astype(np.float64)
         else:
             if self.cov == "diag":
-                q = w["mean_quad"] - 2.0 * (x @ w["mean_prec"].T) + (x.astype(f32) ** 2).astype(np.float64) @ w["prec"].T
+                q = (w["mean_quad"] - 2.0 * (x @ w["mean_prec"].T)
+                     + (x.astype(f32) ** 2).astype(np.float64) @ w["prec"].T)
             else:
                 norms = (x.astype(f32) ** 2).sum(axis=1, dtype=f32).astype(np.float64)
                 q = w["mean_quad"] - 2 * (x @ w["means"].T * w["prec"]) + np.outer(norms, w["prec"])

@@ -4,8 +4,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from .layers import (ACTIVATIONS, GMM_COVARIANCES, KNN_METRICS, KNN_TREES, KNN_WEIGHTS, REQUIRED, SCALER_MODES, SPECS,
-                     TREE_COMBINE)
+from .layers import (
+    ACTIVATIONS,
+    GMM_COVARIANCES,
+    KNN_METRICS,
+    KNN_TREES,
+    KNN_WEIGHTS,
+    REQUIRED,
+    SCALER_MODES,
+    SPECS,
+    TREE_COMBINE,
+)
 
 MAX_FEATURES = 1 << 16
 MAX_TREE_NODES = 1 << 24  # node and leaf indices are stored in float32, exact up to 2**24

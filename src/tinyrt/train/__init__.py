@@ -2,9 +2,9 @@
 import sys as _sys
 import types as _types
 
-from .config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig, config_from_dict, load_config
 from ..audio.metrics import esr, mse, pair_metrics, pre_emphasis, verdict
-from .trainer import TrainResult, Trainer, train
+from .config import Config, DataConfig, LossConfig, ModelConfig, TrainConfig, config_from_dict, load_config
+from .trainer import Trainer, TrainResult, train
 
 __all__ = ["Config", "DataConfig", "LossConfig", "ModelConfig", "TrainConfig", "config_from_dict", "load_config",
            "esr", "mse", "pair_metrics", "pre_emphasis", "verdict", "TrainResult", "Trainer", "train"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
 from ..audio.metrics import pair_metrics
+from ..errors import InputError
 
 
 def run_pairs(model, pairs, engine: str = "c") -> list:

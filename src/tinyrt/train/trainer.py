@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.metrics import pair_metrics
 from ..errors import DependencyError, InputError
 from .config import Config
-from ..audio.metrics import pair_metrics
 from .progress import ProgressBar
 
 
@@ -230,8 +230,8 @@ class Trainer:
                 "valid_loss": valid_loss, "best": best, "lr": lr, "elapsed": elapsed, "eta": eta}
 
     def _finish(self, history, best, best_epoch, epochs, seconds, reason) -> TrainResult:
-        from ..frontends import from_torch
         from ..audio import write_wav
+        from ..frontends import from_torch
         from .plots import plot_curves
         torch, cfg = self.torch, self.cfg
         self.net.load_state_dict(torch.load(self.out / "best.pt", weights_only=True))

@@ -27,7 +27,8 @@ def from_kneighbors_classifier(est, name=None) -> Model:
     from sklearn.metrics._pairwise_distances_reduction._dispatcher import sqeuclidean_row_norms
     metric = est.effective_metric_
     if (callable(est.weights) or est.weights not in ("uniform", "distance") or not isinstance(metric, str)
-            or metric not in METRICS or any(v is not None for key, v in est.effective_metric_params_.items() if key != "p") or est.outputs_2d_):
+            or metric not in METRICS or est.outputs_2d_
+            or any(v is not None for key, v in est.effective_metric_params_.items() if key != "p")):
         raise UnsupportedError("tinyrt converts KNeighborsClassifier with weights 'uniform' or 'distance', one "
                                "output and metric euclidean, manhattan or minkowski(p) without metric_params; "
                                f"this one has weights={est.weights!r}, metric={est.metric!r}.")
