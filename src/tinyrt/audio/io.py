@@ -1,6 +1,7 @@
 """WAV files in and out as float32 arrays: (n,) for mono, (n, channels) otherwise."""
 from __future__ import annotations
 
+import struct
 import warnings
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 from scipy.io import wavfile
 
 from ..errors import FormatError, InputError
+from ..files import atomic_path
 
 _INT_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
 
@@ -18,11 +20,16 @@ def read_wav(path) -> tuple:
     if not path.is_file():
         raise FormatError(f"{path}: no such audio file.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", wavfile.WavFileWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", wavfile.WavFileWarning)
             rate, data = wavfile.read(path)
-    except (ValueError, OSError, EOFError) as exc:
-        raise FormatError(f"{path}: not a readable WAV file ({exc}).") from None
+    except (ValueError, OSError, EOFError, struct.error, ZeroDivisionError, IndexError) as exc:
+        raise FormatError(f"{path}: not a readable WAV file ({exc or type(exc).__name__}).") from None
+    short = [str(w.message) for w in caught if "prematurely" in str(w.message) or "EOF" in str(w.message)]
+    if short:
+        raise FormatError(f"{path}: the file is truncated ({short[0].rstrip('.')}); re-export or re-record it.")
+    if data.size == 0:
+        raise FormatError(f"{path}: the WAV file holds no samples.")
     if data.dtype == np.uint8:
         audio = (data.astype(np.float32) - 128.0) / 128.0
     elif data.dtype in _INT_SCALE:
@@ -37,11 +44,12 @@ def read_wav(path) -> tuple:
 
 
 def write_wav(path, audio, sample_rate: float) -> Path:
-    """Write float audio as a 32-bit float WAV file and return its path."""
+    """Write float audio as a 32-bit float WAV file (atomically) and return its path."""
     path = Path(path)
     audio = np.asarray(audio, dtype=np.float32)
     try:
-        wavfile.write(path, int(round(sample_rate)), audio)
+        with atomic_path(path, "audio file") as tmp:
+            wavfile.write(tmp, int(round(sample_rate)), audio)
     except OSError as exc:
         raise FormatError(f"{path}: cannot be written ({exc.strerror}).") from None
     return path

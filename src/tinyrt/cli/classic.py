@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import atomic_path
 from .common import load_model, samples_table
 
 
@@ -19,10 +20,11 @@ def cmd_predict(args) -> int:
     y = getattr(cmodel, args.method)(x)
     if args.output:
         out = Path(args.output)
-        if out.suffix == ".npy":
-            np.save(out, y)
-        else:
-            np.savetxt(out, np.asarray(y).reshape(len(y), -1), delimiter=",", fmt="%.9g")
+        with atomic_path(out, "predictions file") as tmp:
+            if out.suffix == ".npy":
+                np.save(tmp, y, allow_pickle=False)
+            else:
+                np.savetxt(tmp, np.asarray(y).reshape(len(y), -1), delimiter=",", fmt="%.9g")
         print(f"wrote {out} ({args.method} of {len(x)} samples, C library {cmodel.name})")
     else:
         print("\n".join(" ".join(f"{v:.9g}" if isinstance(v, float) else str(v) for v in np.ravel(row))
@@ -39,8 +41,7 @@ def cmd_features(args) -> int:
     """Compute feature frames of a WAV file with the C feature library and save them (.npy or .csv)."""
     import numpy as np
 
-    from ..audio import read_wav
-    from ..audio import FeatureExtractor
+    from ..audio import FeatureExtractor, read_wav
     audio, rate = read_wav(args.input)
     if audio.ndim == 2:
         if audio.shape[1] != 1:
@@ -55,12 +56,13 @@ def cmd_features(args) -> int:
     frames = np.concatenate([fx.process(audio[i:i + args.block]) for i in range(0, len(audio), args.block)]
                             + [np.zeros((0, fx.n_features), np.float32)])
     out = Path(args.output)
-    if out.suffix == ".npy":
-        np.save(out, frames)
-    elif out.suffix == ".csv":
-        np.savetxt(out, frames, delimiter=",", fmt="%.9g", header=",".join(fx.names), comments="")
-    else:
+    if out.suffix not in (".npy", ".csv"):
         raise InputError(f"the output file must end in .npy or .csv, got '{out.name}'.")
+    with atomic_path(out, "features file") as tmp:
+        if out.suffix == ".npy":
+            np.save(tmp, frames, allow_pickle=False)
+        else:
+            np.savetxt(tmp, frames, delimiter=",", fmt="%.9g", header=",".join(fx.names), comments="")
     print(f"wrote {out}: {len(frames)} frames x {fx.n_features} values ({', '.join(names)}; n_fft {fx.n_fft}, "
           f"hop {fx.hop} at {rate} Hz, fed in {args.block}-sample blocks)")
     return 0

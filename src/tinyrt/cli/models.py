@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..backends import EXPORTERS
 from ..errors import InputError
+from ..files import write_json
 from .common import engine_list, load_model
 
 
@@ -58,7 +59,8 @@ def cmd_check(args) -> int:
                              f"resample it first.")
         audio = audio.reshape(len(audio), -1)
         if audio.shape[1] != model.in_channels:
-            raise InputError(f"{args.audio} has {audio.shape[1]} channel(s) but {model.name} reads {model.in_channels}.")
+            raise InputError(f"{args.audio} has {audio.shape[1]} channel(s) but {model.name} reads "
+                             f"{model.in_channels}.")
         n = min(len(audio), int(args.seconds * rate)) // model.block_size * model.block_size
         if n == 0:
             raise InputError(f"{args.audio} is shorter than one model block of {model.block_size} samples.")
@@ -66,7 +68,7 @@ def cmd_check(args) -> int:
     report = verify(model, engines, seconds=args.seconds, seed=args.seed, frames=frames)
     print(report.table())
     if args.json:
-        Path(args.json).write_text(json.dumps(report.to_json(), indent=1))
+        write_json(args.json, report.to_json())
     if not report.passed:
         failed = ", ".join(r.engine for r in report.results if not r.passed and not r.skipped) or "every engine"
         print(f"tinyrt: check failed for {failed}.", file=sys.stderr)
@@ -78,8 +80,8 @@ def cmd_run(args) -> int:
     """Process a WAV file with a model on one engine and write the result."""
     import numpy as np
 
-    from ..backends import backend
     from ..audio import read_wav, write_wav
+    from ..backends import backend
     model = load_model(args.model)
     audio, rate = read_wav(args.input)
     engine = backend(model, engine_list(args.engine)[0])

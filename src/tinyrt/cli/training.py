@@ -1,10 +1,10 @@
 """Verbs of the effect-training job: train, eval, demo."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import write_json
 from .common import engine_list, load_model
 
 
@@ -37,7 +37,8 @@ def cmd_eval(args) -> int:
     if args.data:
         cfg = load_config(args.data)
         if cfg.sample_rate != model.sample_rate:
-            raise InputError(f"{args.data} trains at {cfg.sample_rate} Hz but the model runs at {model.sample_rate:g} Hz.")
+            raise InputError(f"{args.data} trains at {cfg.sample_rate} Hz but the model runs at "
+                             f"{model.sample_rate:g} Hz.")
         dataset, *splits = load_data(cfg)
         pairs = dataset.pairs if args.split == "all" else dict(zip(("train", "valid", "test"), splits))[args.split]
         warmup = cfg.train.warmup
@@ -48,10 +49,11 @@ def cmd_eval(args) -> int:
     else:
         raise InputError("give --data CONFIG.toml, or both --clean and --target WAV files.")
     m = evaluate(model, pairs, engine=engine_list(args.engine)[0], warmup=warmup)
-    print(f"{model.name} on {m['pairs']} pairs ({m['seconds_samples'] / model.sample_rate:.1f} s, engine {m['engine']}): "
+    seconds = m["seconds_samples"] / model.sample_rate
+    print(f"{model.name} on {m['pairs']} pairs ({seconds:.1f} s, engine {m['engine']}): "
           f"ESR {m['esr']:.4f}, pre-emphasised ESR {m['esr_pre_emphasis']:.4f}, MSE {m['mse']:.3e}: {m['verdict']}")
     if args.json:
-        Path(args.json).write_text(json.dumps(m, indent=1))
+        write_json(args.json, m)
     return 0
 
 

@@ -1,10 +1,10 @@
 """Front ends: importers that turn a trained model from elsewhere into the IR."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import FormatError
+from ..files import read_json
 from ..ir import Model
 from ..ir import load as load_tinyrt
 
@@ -13,15 +13,6 @@ def from_torch(module, example_input=None, **options) -> Model:
     """Return the IR of a PyTorch module (nn.Sequential stacks, LSTM/GRU/Linear/Conv1d, tinyrt models)."""
     from .torch import from_torch as convert
     return convert(module, example_input, **options)
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot be read ({exc}).") from None
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{path}: is not valid JSON ({exc.msg} at line {exc.lineno}).") from None
 
 
 def from_file(path, **options) -> Model:
@@ -38,7 +29,7 @@ def from_file(path, **options) -> Model:
     if path.suffix in (".pkl", ".pickle", ".joblib"):
         from .sklearn import from_sklearn_file
         return from_sklearn_file(path)
-    doc = _read_json(path)
+    doc = read_json(path)
     if not isinstance(doc, dict):
         raise FormatError(f"{path}: the JSON is not an object, so it is not a model file.")
     if "architecture" in doc and "weights" in doc:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, ModelError
+from ..files import limit, load_npz, loads_json, read_member, write_bytes
 from .layers import REQUIRED, SPECS, state_floats
 
 FORMAT_VERSION = 1
@@ -131,12 +132,17 @@ class Model:
             "metadata": self.metadata,
             "layers": [_layer_to_json(layer, str(i), weights) for i, layer in enumerate(self.layers)],
         }
+        try:  # serialise everything before the file is touched
+            text = json.dumps(doc, indent=1, default=_json_default)
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"{self.name}: the metadata cannot be saved as JSON ({exc}).") from None
         buf = io.BytesIO()
         np.savez(buf, **weights)
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("model.json", json.dumps(doc, indent=1, default=_json_default))
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("model.json", text)
             zf.writestr("weights.npz", buf.getvalue())
-        return path
+        return write_bytes(path, archive.getvalue(), "model file")
 
     @classmethod
     def load(cls, path) -> Model:
@@ -212,13 +218,10 @@ def load(path) -> Model:
             names = set(zf.namelist())
             if "model.json" not in names or "weights.npz" not in names:
                 raise FormatError(f"{where}: not a .tinyrt model (model.json or weights.npz is missing).")
-            doc = json.loads(zf.read("model.json"))
-            with np.load(io.BytesIO(zf.read("weights.npz")), allow_pickle=False) as npz:
-                weights = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, EOFError) as exc:
+            doc = loads_json(read_member(zf, "model.json", limit("json_bytes"), where), f"{where}: model.json")
+            weights = load_npz(read_member(zf, "weights.npz", limit("archive_bytes"), where), f"{where}: weights.npz")
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise FormatError(f"{where}: not a .tinyrt model ({exc}).") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{where}: model.json is not valid JSON ({exc}).") from None
     except (ValueError, OSError) as exc:
         raise FormatError(f"{where}: weights.npz is unreadable ({exc}).") from None
     if not isinstance(doc, dict) or doc.get("format") != "tinyrt":
