@@ -3,9 +3,9 @@ import subprocess
 
 import numpy as np
 import pytest
-from test_cli import fail, run
 
 import tinyrt
+from test_cli import fail, run
 from tinyrt.bench import models as R
 from tinyrt.deploy import TARGETS
 

@@ -15,7 +15,8 @@ def graph():
 
 
 def test_no_module_imports_the_package_root(graph):
-    offenders = sorted(m for m in graph.modules if m != "tinyrt" and "tinyrt" in graph.find_modules_directly_imported_by(m))
+    offenders = sorted(m for m in graph.modules
+                       if m != "tinyrt" and "tinyrt" in graph.find_modules_directly_imported_by(m))
     assert offenders == [], f"these modules import the package root: {offenders}"
 
 

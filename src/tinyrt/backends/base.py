@@ -65,6 +65,8 @@ class Backend:
             raise InputError(f"{m.name} runs at {m.sample_rate:g} Hz but the audio is at {float(sample_rate):g} Hz; "
                              f"resample the audio first.")
         a = np.asarray(audio)
+        if a.dtype.kind not in "iuf":
+            raise InputError(f"{m.name} takes audio as real numbers, got {a.dtype} values.")
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2 or a.shape[1] != m.in_channels:

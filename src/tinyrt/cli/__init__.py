@@ -17,9 +17,17 @@ from . import bench, classic, deploy, models, training
 VERBS = (models, classic, training, bench, deploy)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one sentence, like every other tinyrt error."""
+
+    def error(self, message: str):
+        """Print the mistake in one line and exit with status 2."""
+        self.exit(2, f"tinyrt: error: {self.prog}: {message}; see {self.prog} --help.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `tinyrt` command."""
-    p = argparse.ArgumentParser(prog="tinyrt", description="Small ML models into hard real-time audio loops.")
+    p = Parser(prog="tinyrt", description="Small ML models into hard real-time audio loops.")
     p.add_argument("--version", action="version", version=f"tinyrt {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for verbs in VERBS:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..files import atomic_path
-from .common import load_model, samples_table
+from .common import load_model, non_negative_float, positive_int, samples_table
 
 
 def cmd_predict(args) -> int:
@@ -85,11 +85,12 @@ def add_parsers(sub) -> None:
     s.add_argument("-o", "--output", required=True, help="feature frames, one row per frame (.npy or .csv)")
     s.add_argument("--features", default="log_mel",
                    help="comma-separated: log_mel, mel, power, rms, zcr, centroid, bandwidth, rolloff, flatness")
-    s.add_argument("--n-fft", type=int, default=512, help="window and FFT size, a power of two (default 512)")
-    s.add_argument("--hop", type=int, help="samples between frames (default n_fft / 4)")
-    s.add_argument("--n-mels", type=int, default=40)
-    s.add_argument("--fmin", type=float, default=0.0)
-    s.add_argument("--fmax", type=float, help="highest mel frequency (default: half the sample rate)")
+    s.add_argument("--n-fft", type=positive_int, default=512, help="window and FFT size, a power of two (default 512)")
+    s.add_argument("--hop", type=positive_int, help="samples between frames (default n_fft / 4)")
+    s.add_argument("--n-mels", type=positive_int, default=40)
+    s.add_argument("--fmin", type=non_negative_float, default=0.0)
+    s.add_argument("--fmax", type=non_negative_float, help="highest mel frequency (default: half the sample rate)")
     s.add_argument("--htk", action="store_true", help="HTK mel scale instead of Slaney's")
-    s.add_argument("--block", type=int, default=64, help="feed the audio in blocks of this many samples (default 64)")
+    s.add_argument("--block", type=positive_int, default=64,
+                   help="feed the audio in blocks of this many samples (default 64)")
     s.set_defaults(func=cmd_features)

@@ -1,6 +1,8 @@
 """What the verbs share: loading a model, reading tables and WAVs, parsing lists of engines and numbers."""
 from __future__ import annotations
 
+import argparse
+import math
 from pathlib import Path
 
 from ..backends import ENGINES
@@ -67,3 +69,36 @@ def ints(text: str, what: str) -> list:
     if not values or min(values) < 1:
         raise InputError(f"{what} must be positive whole numbers, got '{text}'.")
     return values
+
+
+def _number(kind, text: str, minimum: float | None, above: bool, name: str):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a {name}, got {text!r}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    if minimum is not None and (value <= minimum if above else value < minimum):
+        bound = f"greater than {minimum:g}" if above else f"at least {minimum:g}"
+        raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Return text as a finite number greater than 0 (an argparse type)."""
+    return _number(float, text, 0.0, True, "number")
+
+
+def non_negative_float(text: str) -> float:
+    """Return text as a finite number of at least 0 (an argparse type)."""
+    return _number(float, text, 0.0, False, "number")
+
+
+def positive_int(text: str) -> int:
+    """Return text as a whole number of at least 1 (an argparse type)."""
+    return _number(int, text, 1, False, "whole number")
+
+
+def non_negative_int(text: str) -> int:
+    """Return text as a whole number of at least 0 (an argparse type)."""
+    return _number(int, text, 0, False, "whole number")

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..backends import EXPORTERS
 from ..errors import InputError
 from ..files import write_json
-from .common import engine_list, load_model
+from .common import engine_list, load_model, positive_float, positive_int
 
 
 def cmd_info(args) -> int:
@@ -113,7 +113,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--activations", default="precise", choices=("precise", "fast"), help="(c)")
     s.add_argument("--weights", default="float32", choices=("float32", "bf16"), help="(c)")
     s.add_argument("--skip", choices=("strip",), help="(rtneural) export the body of a whole-model skip")
-    s.add_argument("--opset", type=int, help="(onnx) ONNX opset")
+    s.add_argument("--opset", type=positive_int, help="(onnx) ONNX opset")
     s.add_argument("--features", default="float32", choices=("float32", "int16"),
                    help="(classic) input type of the C library: float32, or int16 fixed point")
     s.add_argument("--form", default="nodes", choices=("nodes", "inline"),
@@ -123,7 +123,7 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("check", help="prove parity of every engine with the reference, and C real-time safety")
     s.add_argument("model")
     s.add_argument("--engines", default="c,onnxruntime,torch")
-    s.add_argument("--seconds", type=float, default=1.0, help="seconds of test audio (default 1)")
+    s.add_argument("--seconds", type=positive_float, default=1.0, help="seconds of test audio (default 1)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--audio", help="prove on this WAV (the kind of audio the model is for) instead of the "
                                    "built-in test signal")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..files import write_json
-from .common import engine_list, load_model
+from .common import engine_list, load_model, non_negative_int, positive_float
 
 
 def cmd_train(args) -> int:
@@ -70,14 +70,14 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("demo", help="the main job on built-in data, writing a report")
     s.add_argument("--out", default="demo-out", help="output folder (default demo-out)")
     s.add_argument("--quick", action="store_true", help="a shorter run (for tests)")
-    s.add_argument("--minutes", type=float, help="training budget per model in minutes (default 3)")
+    s.add_argument("--minutes", type=positive_float, help="training budget per model in minutes (default 3)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("train", help="train an effect model from paired audio (TOML config)")
     s.add_argument("config", help="TOML configuration ([data], [model], [loss], [train])")
     s.add_argument("--out", help="output folder (default runs/<name>)")
     s.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint.pt")
-    s.add_argument("--minutes", type=float, help="override [train] max_minutes")
+    s.add_argument("--minutes", type=positive_float, help="override [train] max_minutes")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("eval", help="measure a model on paired audio (ESR, MSE)")
@@ -86,8 +86,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--split", default="test", choices=("train", "valid", "test", "all"))
     s.add_argument("--clean", help="clean WAV (with --target)")
     s.add_argument("--target", help="processed WAV (with --clean)")
-    s.add_argument("--fragment-seconds", type=float, default=1.0)
-    s.add_argument("--warmup", type=int, default=1000, help="samples left out at the start of each fragment")
+    s.add_argument("--fragment-seconds", type=positive_float, default=1.0)
+    s.add_argument("--warmup", type=non_negative_int, default=1000,
+                   help="samples left out at the start of each fragment")
     s.add_argument("--engine", default="c")
     s.add_argument("--json", help="also write the metrics as JSON here")
     s.set_defaults(func=cmd_eval)

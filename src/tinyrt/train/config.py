@@ -5,6 +5,8 @@ one sentence naming the table and key, so a typo never trains the wrong model fo
 """
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -153,6 +155,9 @@ def load_config(path) -> Config:
     return config_from_dict(doc, base=path.resolve().parent, where=str(path))
 
 
+NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
+
+
 def check(cfg: Config, where: str = "config") -> None:
     """Raise InputError naming the first value that cannot train."""
     m, t, d, lo = cfg.model, cfg.train, cfg.data, cfg.loss
@@ -181,7 +186,24 @@ def check(cfg: Config, where: str = "config") -> None:
         (min(lo.esr, lo.dc, lo.stft) >= 0 and lo.esr + lo.dc + lo.stft > 0,
          "[loss] weights must be non-negative and not all zero"),
         (0 <= lo.pre_emphasis < 1, "[loss] pre_emphasis must be in [0, 1)"),
+        (t.grad_clip >= 0, "[train] grad_clip must be 0 (no clipping) or positive"),
+        (t.early_stop >= 1, "[train] early_stop must be at least 1 epoch"),
+        (t.lr_patience >= 0, "[train] lr_patience must be 0 or more epochs"),
+        (t.threads <= 256, f"[train] threads must be at most 256, got {t.threads}"),
+        (t.epochs <= 1_000_000, f"[train] epochs must be at most 1000000, got {t.epochs}"),
+        (t.batch_size <= 4096, f"[train] batch_size must be at most 4096, got {t.batch_size}"),
+        (t.tbptt <= 1 << 20, f"[train] tbptt must be at most {1 << 20} samples, got {t.tbptt}"),
+        (t.segment_seconds <= 600, "[train] segment_seconds must be at most 600"),
+        (d.fragment_seconds <= 600, "[data] fragment_seconds must be at most 600"),
+        (NAME.fullmatch(cfg.name) is not None,
+         f"name must be letters, digits, '_', '-' or '.', not starting with '.', at most 64 characters (it names "
+         f"files), got {cfg.name!r}"),
     ]
+    for table, obj in (("", cfg), ("[data] ", d), ("[model] ", m), ("[loss] ", lo), ("[train] ", t)):
+        for f in fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"{where}: {table}{f.name} must be a finite number, got {value!r}.")
     for ok, msg in rules:
         if not ok:
             raise InputError(f"{where}: {msg}.")
