@@ -324,5 +324,5 @@ def deploy(models: list, out: Path, name: str = "models", build: bool = True, ur
     rate = f"{code.sample_rate:g} Hz" if code.sample_rate else "any rate"
     result.notes.append(f"plugin {uri}: {len(code.models)} model(s), {len(code.params)} parameters, "
                         f"latency {code.latency} samples, {rate}")
-    result.notes.append(f"try it: LV2_PATH={out} lv2apply -i in.wav -o out.wav {uri}")
+    result.notes.append(f"try it: LV2_PATH={out.resolve()} lv2apply -i in.wav -o out.wav {uri}")
     return result
