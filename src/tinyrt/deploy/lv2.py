@@ -325,4 +325,6 @@ def deploy(models: list, out: Path, name: str = "models", build: bool = True, ur
     result.notes.append(f"plugin {uri}: {len(code.models)} model(s), {len(code.params)} parameters, "
                         f"latency {code.latency} samples, {rate}")
     result.notes.append(f"try it: LV2_PATH={out.resolve()} lv2apply -i in.wav -o out.wav {uri}")
+    if not build:
+        result.notes.append("the plugin was built anyway: an LV2 bundle is of no use without its library")
     return result

@@ -74,8 +74,8 @@ def _readme(bundle: str, config_name: str, uri: str, code) -> str:
     names = "\n".join(f"  {k}: {m.name!r}" for k, m in enumerate(code.models))
     return f"""tinyrt -> Elk Audio OS (Raspberry Pi 4, aarch64): an LV2 plugin hosted by Sushi.
 
-{bundle}/        the plugin (built for aarch64 / Cortex-A72), URI {uri}
-{config_name}    Sushi configuration: {rate} Hz, mono track "{TRACK}" (input 0 -> plugin -> output 0)
+{bundle + "/":<24} the plugin (built for aarch64 / Cortex-A72), URI {uri}
+{config_name:<24} Sushi configuration: {rate} Hz, mono track "{TRACK}" (input 0 -> plugin -> output 0)
 
 Models behind the "Effect" parameter (index: name):
 {names}
@@ -96,9 +96,10 @@ Latency: {code.latency} samples (reported on the plugin's latency port).
    or with JACK instead of RASPA:   sushi -j -c /udata/tinyrt/{q(config_name)}
    or offline, a WAV through it:   sushi -o -i in.wav -c /udata/tinyrt/{q(config_name)}
 
-Sushi's parameters are normalised to 0..1 over each port's range: Effect k of n models is
-k / (n - 1); gains map -60..24 dB. Change them at run time through Sushi's gRPC or OSC control
-(processor "{code.name}", parameters named as the plugin's ports: Effect, Bypass, Input gain, ...).
+Sushi's parameters are normalised to 0..1 over each port's range: Effect k is k / {max(len(code.models) - 1, 1)};
+Input gain and Output gain map -60..24 dB to 0..1. Change them at run time through Sushi's gRPC
+or OSC control (processor "{code.name}", parameters named as the plugin's ports: Effect, Bypass,
+Input gain, ...).
 """
 
 
