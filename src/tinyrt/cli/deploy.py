@@ -7,9 +7,28 @@ from ..deploy import TARGETS
 def cmd_deploy(args) -> int:
     """Deploy the models to the target and print what was written and built."""
     from ..deploy import deploy
-    result = deploy(args.target, args.models, args.output, name=args.name, build=not args.no_build)
+    options = _plugin_options(args)
+    result = deploy(args.target, args.models, args.output, name=args.name, build=not args.no_build, **options)
     print(result.summary())
     return 0
+
+
+# options only some targets take: {option: targets}
+PLUGIN_OPTIONS = {"uri": ("lv2", "elk"), "arch": ("lv2",)}
+
+
+def _plugin_options(args) -> dict:
+    """Return the plugin options given on the command line, refusing one the target does not take."""
+    from ..errors import InputError
+    options = {}
+    for option, targets in PLUGIN_OPTIONS.items():
+        value = getattr(args, option, None)
+        if value is None:
+            continue
+        if args.target not in targets:
+            raise InputError(f"--{option} applies to the {' and '.join(targets)} targets, not {args.target}.")
+        options[option] = value
+    return options
 
 
 def add_parsers(sub) -> None:
@@ -22,4 +41,7 @@ def add_parsers(sub) -> None:
     s.add_argument("-o", "--output", required=True, help="folder to write")
     s.add_argument("--name", default="models", help="project name: lib<name>.a, <name>_run (default models)")
     s.add_argument("--no-build", action="store_true", help="write the files without building them")
+    plugin = s.add_argument_group("plugin targets (lv2, elk)")
+    plugin.add_argument("--uri", help="the plugin's URI (default urn:tinyrt:NAME)")
+    plugin.add_argument("--arch", help="lv2: build the plugin for host (default), aarch64 (Pi 4 / Elk) or armhf (Bela)")
     s.set_defaults(func=cmd_deploy)

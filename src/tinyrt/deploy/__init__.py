@@ -27,6 +27,11 @@ TARGETS = {
     "c-project": ("tinyrt.deploy.cproject", "deploy",
                   "a C99 folder with every model, only the runtime headers they use, a Makefile "
                   "(static library + a stdin/stdout runner) for any C compiler"),
+    "lv2": ("tinyrt.deploy.lv2", "deploy",
+            "an LV2 plugin bundle (mono effect: model select, bypass, gains, knobs, latency) for the host, "
+            "aarch64 or armhf"),
+    "elk": ("tinyrt.deploy.sushi", "deploy",
+            "Elk Audio OS: the aarch64 LV2 bundle, a Sushi JSON configuration and the commands to run it"),
 }
 
 
