@@ -27,6 +27,11 @@ TARGETS = {
     "c-project": ("tinyrt.deploy.cproject", "deploy",
                   "a C99 folder with every model, only the runtime headers they use, a Makefile "
                   "(static library + a stdin/stdout runner) for any C compiler"),
+    "pi4": ("tinyrt.deploy.cross", "deploy_pi4",
+            "each model's C harness cross-built for a Raspberry Pi 4 (AArch64 Cortex-A72, static), its C and a README"),
+    "armhf": ("tinyrt.deploy.cross", "deploy_armhf",
+              "each model's C harness cross-built for Bela / BeagleBone (Cortex-A8 NEON hard float, static), "
+              "its C and a README"),
 }
 
 
