@@ -125,7 +125,8 @@ def emulator(target: str) -> list:
     return [tc.qemu, "-L", tc.sysroot]
 
 
-def emulate(target: str, argv: list, *, input: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def emulate(target: str, argv: list, *, input: bytes | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
     """Run a Linux target's program under qemu-user and return the completed process (output as bytes)."""
     return subprocess.run([*emulator(target), *map(str, argv)], input=input, capture_output=True,
                           timeout=timeout, check=False)

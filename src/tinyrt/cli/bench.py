@@ -42,7 +42,7 @@ def cmd_bench_device(args) -> int:
     print(remote_table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
-    if result["timing"]["deadline_misses"]:
+    if result["timing"]["deadline_misses"] and not result["emulated"]:  # emulated timings prove nothing
         print(f"tinyrt: deadline misses on {args.device} at {args.block} samples / {result['sample_rate']:g} Hz.",
               file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ refused key, no qemu on the host) is said in one sentence.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -38,7 +39,8 @@ NO_QEMU = 97  # exit status of the remote check for qemu-user
 
 def parse_device(device: str) -> tuple:
     """Return (user@host or host, port or None) of ``[user@]host[:port]``."""
-    m = re.fullmatch(r"(?:([A-Za-z0-9._-]+)@)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?", device or "")
+    m = re.fullmatch(r"(?:([A-Za-z0-9_][A-Za-z0-9._-]*)@)?([A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])"
+                     r"(?::(\d{1,5}))?", device or "")
     if not m or (m.group(3) and not 0 < int(m.group(3)) < 65536):
         raise InputError(f"--device {device!r} is not user@host[:port]; give it like pi@raspberrypi.local:22.")
     user, host, port = m.groups()
@@ -58,8 +60,8 @@ class Remote:
         self.device = device
         self.target, self.port = parse_device(device)
         self.options = ["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new",
-                        "-o", f"UserKnownHostsFile={workdir / 'known_hosts'}", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}",
-                        "-o", "LogLevel=ERROR"]
+                        "-o", f"UserKnownHostsFile={workdir / 'known_hosts'}",
+                        "-o", f"ConnectTimeout={CONNECT_TIMEOUT}", "-o", "LogLevel=ERROR"]
         if identity:
             self.options += ["-i", str(identity), "-o", "IdentitiesOnly=yes"]
 
@@ -86,7 +88,9 @@ class Remote:
 
     def copy(self, sources: list, destination: str, what: str) -> None:
         """scp the sources to destination (either side may be remote, written as ':path')."""
-        fix = [f"{self.target}{s}" if str(s).startswith(":") else str(s) for s in [*sources, destination]]
+        user, _, host = self.target.rpartition("@")
+        at = (f"{user}@" if user else "") + (f"[{host}]" if ":" in host else host)
+        fix = [f"{at}{s}" if str(s).startswith(":") else str(s) for s in [*sources, destination]]
         cmd = ["scp", "-q", *self.options, *(["-P", str(self.port)] if self.port else []), *fix]
         proc = self._run(cmd, 600, what)
         if proc.returncode != 0:
@@ -150,10 +154,8 @@ def bench_remote(model, device: str, arch: str = "aarch64", *, emulate: bool = F
                              f"&& {prefix}./{name} run in.f32 out.f32 {RUN_SEED}", "running the harness")
             remote.copy([f":{folder}/out.f32"], str(work / "out.f32"), "copying the output back")
         finally:
-            try:
+            with contextlib.suppress(InputError):
                 remote.ssh(f"rm -rf {q}", "removing the temporary folder", timeout=60)
-            except InputError:
-                pass
         try:
             timing = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -166,7 +168,8 @@ def bench_remote(model, device: str, arch: str = "aarch64", *, emulate: bool = F
     peak = float(np.abs(reference).max())
     err = float(np.abs(got.astype(np.float64) - reference).max())
     return {"model": model.name, "device": device, "arch": arch, "emulated": emulate, "sample_rate": rate,
-            "block": block, "seconds": len(frames) * model.block_size / rate, "compiler": f"{tc.cc} {' '.join(tc.flags)}",
+            "block": block, "seconds": len(frames) * model.block_size / rate,
+            "compiler": f"{tc.cc} {' '.join(tc.flags)} -static",
             "timing": _stats(timing, block, rate),
             "accuracy": {"max_abs": err, "relative": err / max(1.0, peak), "peak": peak, "seed": RUN_SEED}}
 
