@@ -122,6 +122,9 @@ def bench_remote(model, device: str, arch: str = "aarch64", *, emulate: bool = F
     """Cross-build the model's harness, run it on the device over SSH, and return timings and the error vs reference."""
     if arch not in ("aarch64", "armhf"):
         raise InputError(f"--arch must be aarch64 or armhf, got {arch!r}.")
+    parse_device(device)  # a wrong address or key is refused before anything is built
+    if identity and not Path(identity).is_file():
+        raise InputError(f"{identity}: no such key file; give the private key the device accepts.")
     log = log or (lambda line: None)
     rate = run_rate(model, sample_rate, seconds)
     per_call = host_frames(model, block)
