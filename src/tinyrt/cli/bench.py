@@ -10,6 +10,8 @@ from .common import bench_wav, engine_list, ints, load_model, npy
 
 def cmd_bench(args) -> int:
     """Time a model's callbacks on each engine against the audio budget; print a table, write JSON."""
+    if args.device:
+        return cmd_bench_device(args)
     from ..bench import bench, table
     model = load_model(args.model)
     rate = args.sr or model.sample_rate
@@ -26,6 +28,22 @@ def cmd_bench(args) -> int:
     missed = [name for name, s in result["engines"].items() if s.get("deadline_misses")]
     if missed:
         print(f"tinyrt: deadline misses on {', '.join(missed)} at {args.block} samples / {result['sample_rate']:g} Hz.",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_bench_device(args) -> int:
+    """Time the model's C harness on a board over SSH (tinyrt.deploy.remote); print the table, write JSON."""
+    from ..deploy.remote import bench_remote, remote_table
+    result = bench_remote(load_model(args.model), args.device, args.arch, emulate=args.emulate,
+                          identity=args.identity, sample_rate=args.sr, block=args.block,
+                          seconds=args.seconds, log=lambda line: print(line, flush=True))
+    print(remote_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if result["timing"]["deadline_misses"] and not result["emulated"]:  # emulated timings prove nothing
+        print(f"tinyrt: deadline misses on {args.device} at {args.block} samples / {result['sample_rate']:g} Hz.",
               file=sys.stderr)
         return 1
     return 0
@@ -110,6 +128,14 @@ def add_parsers(sub) -> None:
     s.add_argument("--html", help="also write a report page (tables, latency histograms, comparison) here")
     s.add_argument("--warmup", type=int, default=0,
                    help="untimed calls before timing, as a host runs before going live (default 0)")
+    device = s.add_argument_group("on a board over SSH (tinyrt.deploy.remote)")
+    device.add_argument("--device", metavar="USER@HOST[:PORT]",
+                        help="cross-build the C harness, run it on this board over SSH, check its output")
+    device.add_argument("--arch", default="aarch64", choices=("aarch64", "armhf"),
+                        help="the board's CPU: aarch64 (Raspberry Pi 4) or armhf (Bela); default aarch64")
+    device.add_argument("--emulate", action="store_true",
+                        help="run under qemu-user on that host instead (emulated timings are not the board's)")
+    device.add_argument("--identity", metavar="KEYFILE", help="the SSH private key to log in with")
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("sweep", help="largest LSTM/GRU meeting the budget per host and model block size")

@@ -32,6 +32,11 @@ TARGETS = {
             "aarch64 or armhf"),
     "elk": ("tinyrt.deploy.sushi", "deploy",
             "Elk Audio OS: the aarch64 LV2 bundle, a Sushi JSON configuration and the commands to run it"),
+    "pi4": ("tinyrt.deploy.cross", "deploy_pi4",
+            "each model's C harness cross-built for a Raspberry Pi 4 (AArch64 Cortex-A72, static), its C and a README"),
+    "armhf": ("tinyrt.deploy.cross", "deploy_armhf",
+              "each model's C harness cross-built for Bela / BeagleBone (Cortex-A8 NEON hard float, static), "
+              "its C and a README"),
 }
 
 
