@@ -155,3 +155,10 @@ def test_refusals_name_the_problem():
     p = Processor([a], "names")
     with pytest.raises(tinyrt.InputError, match="no parameter 'volume'"):
         p.set_param("volume", 1)
+
+
+def test_hostile_model_names_cannot_break_the_generated_c(audio):
+    model = _models()[0]
+    model.name = 'evil */ #include <stdio.h> "\n\\ é'
+    p = Processor([model], "hostile")
+    np.testing.assert_array_equal(p.process(audio), tinyrt.backend(model, "c")(audio))
