@@ -27,6 +27,11 @@ TARGETS = {
     "c-project": ("tinyrt.deploy.cproject", "deploy",
                   "a C99 folder with every model, only the runtime headers they use, a Makefile "
                   "(static library + a stdin/stdout runner) for any C compiler"),
+    "cortex-m4": ("tinyrt.deploy.firmware", "deploy_m4",
+                  "bare-metal firmware.elf for a Cortex-M4F (QEMU mps2-an386): startup, linker script, the models, "
+                  "a test signal in flash, outputs over semihosting"),
+    "cortex-m7": ("tinyrt.deploy.firmware", "deploy_m7",
+                  "bare-metal firmware.elf for a Cortex-M7 (QEMU mps2-an500), as cortex-m4"),
 }
 
 
