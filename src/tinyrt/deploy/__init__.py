@@ -32,6 +32,9 @@ TARGETS = {
                   "a test signal in flash, outputs over semihosting"),
     "cortex-m7": ("tinyrt.deploy.firmware", "deploy_m7",
                   "bare-metal firmware.elf for a Cortex-M7 (QEMU mps2-an500), as cortex-m4"),
+    "bela": ("tinyrt.deploy.bela", "deploy",
+             "a Bela project: render.cpp around the processor, analog and GUI (sketch.js) controls, "
+             "the C files, Cortex-A8 NEON build flags"),
 }
 
 

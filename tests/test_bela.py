@@ -1,0 +1,111 @@
+"""The Bela project: render.cpp compiles for the board's Cortex-A8 against declaration-only Bela headers, and,
+cross-built for armhf with a harness that defines those calls, runs under qemu-arm equal to the Processor."""
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinyrt
+from tinyrt.backends.c.processor import Processor
+from tinyrt.bench import models as R
+from tinyrt.c.cross import emulate, toolchain
+from tinyrt.deploy.bela import BELA_FLAGS
+
+STUBS = Path(__file__).parent / "bela_stubs"  # Bela.h, libraries/Gui/Gui.h: declarations only; harness.cpp
+FRAMES = 16
+
+
+def _models():
+    rng = np.random.default_rng(7)
+    fast = R.effect_model(rng, "lstm", 8)  # skip=True: see the report (gcc -O3 maybe-uninitialized)
+    wide = R.effect_model(rng, "gru", 12, block_size=16)
+    wide.name = "gru12_b16"
+    return [fast, wide]
+
+
+def _build(project: Path, tmp: Path) -> Path:
+    """Cross-compile the project and the harness for armhf (Bela's flags); return the program."""
+    cc = toolchain("armhf").cc
+    cxx = cc.replace("gcc", "g++")
+    objects = []
+    for src in sorted(project.glob("*.c")):
+        obj = tmp / (src.stem + ".o")
+        subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", *BELA_FLAGS, "-I", str(project), "-c",
+                        str(src), "-o", str(obj)], check=True, capture_output=True, timeout=120)
+        objects.append(obj)
+    for src in (project / "render.cpp", STUBS / "harness.cpp"):
+        obj = tmp / (src.stem + ".o")
+        proc = subprocess.run([cxx, "-std=c++11", "-Wall", "-Werror", *BELA_FLAGS, "-I", str(STUBS), "-I",
+                               str(project), "-c", str(src), "-o", str(obj)], capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        objects.append(obj)
+    program = tmp / "bela_harness"
+    subprocess.run([cxx, *map(str, objects), "-o", str(program), "-lm"], check=True, capture_output=True, timeout=120)
+    return program
+
+
+def test_render_runs_under_qemu_arm_and_equals_the_processor(tmp_path):
+    models = _models()
+    result = tinyrt.deploy("bela", models, tmp_path / "proj", name="pedal")
+    files = set(result.files)
+    assert {"render.cpp", "sketch.js", "tinyrt_bela.c", "tinyrt_bela.h", "tinyrt_proc.c", "tinyrt_proc.h",
+            "lstm8.c", "gru12_b16.c", "trt_proc.h", "bela-build.mk"} <= files
+    assert "-mcpu=cortex-a8 -mfpu=neon -mfloat-abi=hard -O3" in (tmp_path / "proj" / "bela-build.mk").read_text()
+    assert "variants (model block sizes): 1, 16" in result.summary() and "warning: the models run at 48000" in \
+        result.summary()
+    render = (tmp_path / "proj" / "render.cpp").read_text()
+    for call in ("bool setup(BelaContext *context", "void render(BelaContext *context",
+                 "void cleanup(BelaContext *context", "gui.setBuffer('f'", "gui.getDataBuffer(0).getAsFloat()",
+                 "analogRead(context, 0, ch)", "audioWrite(context"):
+        assert call in render
+    sketch = (tmp_path / "proj" / "sketch.js").read_text()
+    for control in ("'clean'", "'effects'", "'cycle'", "'model block'", "Bela.data.sendBuffer(0, 'float', state)"):
+        assert control in sketch
+    program = _build(tmp_path / "proj", tmp_path)
+
+    rng = np.random.default_rng(8)
+    audio = (0.5 * rng.uniform(-1, 1, 160 * FRAMES)).astype(np.float32)
+    # GUI: variant 1 (the block-16 model) at block 20, clean at block 120, effects back at 140 with the variant
+    # switched back; analog 2 (input gain) moves to 0.8 at block 60, analog 3 stays at 0 (never moved)
+    events = ["g:20:2:1", "a:60:2:0.8", "g:90:5:-6", "g:120:0:1", "g:140:0:0", "g:140:2:0"]
+    proc = emulate("armhf", [program, "48000", FRAMES, *events], input=audio.tobytes(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = np.frombuffer(proc.stdout, dtype=np.float32).reshape(-1, 2)
+    assert len(out) == len(audio) and np.array_equal(out[:, 0], out[:, 1])
+
+    ref = Processor(models, "tinyrt_proc", 48000)
+    changes = {20: [("effect", 1)], 60: [("input_gain", -60 + 0.8 * 84)], 90: [("output_gain", -6)],
+               120: [("bypass", 1)], 140: [("bypass", 0), ("effect", 0)]}
+    expect = []
+    for block in range(160):
+        for name, value in changes.get(block, []):
+            ref.set_param(name, value)
+        expect.append(ref.process(audio[block * FRAMES:(block + 1) * FRAMES]))
+    expect = np.concatenate(expect)
+    assert np.abs(out[:, 0] - expect).max() <= 1e-6
+    assert np.abs(expect[100 * FRAMES:110 * FRAMES]).max() > 0.05  # the gains reached the audio
+
+
+def test_setup_refuses_another_sample_rate(tmp_path):
+    tinyrt.deploy("bela", _models()[:1], tmp_path / "proj")
+    program = _build(tmp_path / "proj", tmp_path)
+    proc = emulate("armhf", [program, "44100", FRAMES], input=np.zeros(64, np.float32).tobytes(), timeout=60)
+    assert proc.returncode == 1 and b"setup failed" in proc.stderr
+
+
+def test_a_hostile_model_name_stays_data(tmp_path):
+    model = R.effect_model(np.random.default_rng(9), "gru", 4)
+    model.name = 'x */ "q" </script> <b>\n\u2028\u00e9'
+    model.metadata["params"] = []
+    tinyrt.deploy("bela", [model], tmp_path / "proj")
+    sketch = (tmp_path / "proj" / "sketch.js").read_text()
+    spec = json.loads(sketch.split("const SPEC = ", 1)[1].split(";\n", 1)[0].replace("<\\/", "</"))
+    assert spec["models"][0]["name"] == model.name
+    assert "\u2028" not in sketch and "</script>" not in sketch
+    _build(tmp_path / "proj", tmp_path)  # compiles with -Werror
+    with pytest.raises(tinyrt.InputError, match="is a file"):
+        (tmp_path / "f").write_text("x")
+        tinyrt.deploy("bela", [model], tmp_path / "f")
