@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
-from test_cli import fail, run
 
+from test_cli import fail, run
 from tinyrt.bench import models as R
 from tinyrt.bench import targets as T
 
