@@ -40,6 +40,7 @@ def test_firmware_runs_on_the_mps2_board_and_equals_the_reference(tmp_path, targ
     size = elf_size(elf)
     assert 0 < size["flash"] < BOARDS[target].flash_bytes and size["ram"] >= 8192
     assert f"{size['flash']} bytes of flash" in result.summary() and "not cycle-accurate" in result.summary()
+    assert "lstm8: 1444 bytes of weights (flash)" in result.summary()
     got = parse_output(_run_on_qemu(target, elf))
     assert set(got) == {"lstm8", "stack"}
     for model in models:
@@ -56,6 +57,8 @@ def test_the_firmware_refuses_a_model_bigger_than_the_budget(tmp_path):
     # fits the weights estimate, but not once linked with the code: the linker's overflow, in one sentence
     with pytest.raises(tinyrt.InputError, match=r"needs \d+ bytes of flash, more than the 20000-byte budget"):
         tinyrt.deploy("cortex-m7", [big], tmp_path / "b", flash=20000, frames=8)
+    with pytest.raises(tinyrt.InputError, match=r"at least \d+ bytes of RAM .* more than the 4096-byte RAM budget"):
+        tinyrt.deploy("cortex-m4", [big], tmp_path / "e", ram=4096)
     path = big.save(tmp_path / "big.tinyrt")
     fail("deploy", "cortex-m4", path, "-o", tmp_path / "c", "--flash", "1000",
          message="more than the 1000-byte flash budget (--flash)")

@@ -406,6 +406,9 @@ def deploy(models: list, out: Path, *, target: str = "cortex-m4", name: str = "f
         result.built.append("firmware.elf")
         result.notes.append(f"size: {size['flash']} bytes of flash (text {size['text']} + data {size['data']}), "
                             f"{size['ram']} bytes of RAM (data + bss, with the {STACK_BYTES}-byte stack)")
+        result.notes += [f"{ident}: {m.weight_bytes} bytes of weights (flash), {4 * m.state_floats} bytes of state "
+                         f"(RAM), {frames * m.input_size * 4} bytes of test signal (flash)"
+                         for ident, m in zip(idents, models)]
         result.notes.append("QEMU is not cycle-accurate: this proves the outputs, not the cycles per sample.")
     return result
 
