@@ -1,6 +1,7 @@
 """The Bela project: render.cpp compiles for the board's Cortex-A8 against declaration-only Bela headers, and,
 cross-built for armhf with a harness that defines those calls, runs under qemu-arm equal to the Processor."""
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -109,7 +110,28 @@ def test_a_hostile_model_name_stays_data(tmp_path):
     spec = json.loads(sketch.split("const SPEC = ", 1)[1].split(";\n", 1)[0].replace("<\\/", "</"))
     assert spec["models"][0]["name"] == model.name
     assert "\u2028" not in sketch and "</script>" not in sketch
+    assert "b.elt.textContent = " in sketch and "label.elt.textContent = spec.name" in sketch  # names as text
     _build(tmp_path / "proj", tmp_path)  # compiles with -Werror
     with pytest.raises(tinyrt.InputError, match="is a file"):
         (tmp_path / "f").write_text("x")
         tinyrt.deploy("bela", [model], tmp_path / "f")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node runs sketch.js with stand-ins for p5.js and Bela")
+def test_the_gui_sends_the_buffer_render_reads(tmp_path):
+    rng = np.random.default_rng(11)
+    models = [R.effect_model(rng, "lstm", 4), R.effect_model(rng, "gru", 4), R.effect_model(rng, "lstm", 8, block_size=16)]
+    models[1].metadata["params"] = []
+    tinyrt.deploy("bela", models, tmp_path / "proj")
+    # buttons: 0 clean, 1 effects on/off, 2 cycle, 3 model block, 4.. one per effect; sliders: input, output gain
+    actions = ["press:5", "press:3", "press:2", "press:0", "slide:0:-6", "press:3", "press:2", "press:1"]
+    proc = subprocess.run(["node", str(STUBS / "run_sketch.js"), str(tmp_path / "proj" / "sketch.js"), *actions],
+                          capture_output=True, text=True, timeout=60, check=True)
+    result = json.loads(proc.stdout)
+    states = [s["values"] for s in result["sent"]]
+    assert all(s["index"] == 0 and s["type"] == "float" for s in result["sent"])
+    # [clean, effect, model-block variant, on, input gain dB, output gain dB]
+    assert states == [[0, 0, 0, 1, 0, 0], [0, 1, 0, 1, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 1, 1, 0, 0],
+                      [1, 0, 1, 1, 0, 0], [1, 0, 1, 1, -6, 0], [1, 0, 0, 1, -6, 0], [1, 1, 0, 1, -6, 0],
+                      [1, 1, 0, 0, -6, 0]]
+    assert result["labels"] == ["clean: ON", "effects: off", "cycle", "model block 1", "lstm4", "gru4"]

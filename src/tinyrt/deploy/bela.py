@@ -307,7 +307,7 @@ function refresh() {{
     const models = effectsOfVariant();
     effectButtons.forEach((b, i) => {{
         const k = models[Math.min(i, models.length - 1)];
-        b.html(i < models.length ? SPEC.models[k].name : '-');
+        b.elt.textContent = i < models.length ? SPEC.models[k].name : '-';  // text, never HTML
         b.style('font-weight', i === state[1] ? 'bold' : 'normal');
     }});
     labels.clean.html(state[0] >= 0.5 ? 'clean: ON' : 'clean: off');
@@ -316,7 +316,9 @@ function refresh() {{
 }}
 
 function slider(spec, slot, y) {{
-    createP(spec.name + (spec.unit ? ' (' + spec.unit + ')' : '')).position(20, y - 30);
+    const label = createP('');
+    label.elt.textContent = spec.name + (spec.unit ? ' (' + spec.unit + ')' : '');
+    label.position(20, y - 30);
     const s = createSlider(spec.min, spec.max, spec.default, (spec.max - spec.min) / 200);
     s.position(20, y);
     s.style('width', '300px');
