@@ -120,8 +120,8 @@ def test_a_hostile_model_name_stays_data(tmp_path):
 @pytest.mark.skipif(shutil.which("node") is None, reason="node runs sketch.js with stand-ins for p5.js and Bela")
 def test_the_gui_sends_the_buffer_render_reads(tmp_path):
     rng = np.random.default_rng(11)
-    models = [R.effect_model(rng, "lstm", 4), R.effect_model(rng, "gru", 4), R.effect_model(rng, "lstm", 8, block_size=16)]
-    models[1].metadata["params"] = []
+    models = [R.effect_model(rng, "lstm", 4), R.effect_model(rng, "gru", 4),
+              R.effect_model(rng, "lstm", 8, block_size=16)]
     tinyrt.deploy("bela", models, tmp_path / "proj")
     # buttons: 0 clean, 1 effects on/off, 2 cycle, 3 model block, 4.. one per effect; sliders: input, output gain
     actions = ["press:5", "press:3", "press:2", "press:0", "slide:0:-6", "press:3", "press:2", "press:1"]
