@@ -66,6 +66,13 @@ def cmd_sweep(args) -> int:
 
 def cmd_fit(args) -> int:
     """Say whether a model meets the callback budget here, with the margin, and what would fit if not."""
+    if args.target:  # a board tinyrt cannot run here: the cost model's prediction, never a measurement
+        from ..bench.targets import predict, predict_text
+        result = predict(load_model(args.model), args.target, args.block, args.sr)
+        print(predict_text(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1))
+        return 0 if result["predicted_fits"] else 1
     from ..bench.capacity import fit, fit_text
     result = fit(load_model(args.model), args.sr, args.block, args.limit)
     print(fit_text(result))
@@ -155,6 +162,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
     s.add_argument("--limit", type=float, default=0.7, help="worst-case load limit (default 0.7)")
     s.add_argument("--json", help="also write the verdict as JSON here")
+    s.add_argument("--target", choices=("bela", "pi4", "cortex-m7"),
+                   help="predict for that board from a cost model calibrated to published figures instead of "
+                        "measuring here (--sr defaults to the board's rate; --limit does not apply)")
     s.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("profile", help="per-layer time per callback on the C engine, ONNX Runtime and torch")

@@ -2,26 +2,28 @@
 from __future__ import annotations
 
 from ..deploy import TARGETS
+from ..errors import InputError
+from .common import positive_int
 
 
 def cmd_deploy(args) -> int:
     """Deploy the models to the target and print what was written and built."""
     from ..deploy import deploy
-    options = _plugin_options(args)
+    options = _target_options(args)
     result = deploy(args.target, args.models, args.output, name=args.name, build=not args.no_build, **options)
     print(result.summary())
     return 0
 
 
 # options only some targets take: {option: targets}
-PLUGIN_OPTIONS = {"uri": ("lv2", "elk"), "arch": ("lv2",)}
+TARGET_OPTIONS = {"uri": ("lv2", "elk"), "arch": ("lv2",), "flash": ("cortex-m4", "cortex-m7"),
+                  "ram": ("cortex-m4", "cortex-m7")}
 
 
-def _plugin_options(args) -> dict:
-    """Return the plugin options given on the command line, refusing one the target does not take."""
-    from ..errors import InputError
+def _target_options(args) -> dict:
+    """Return the target options given on the command line, refusing one the target does not take."""
     options = {}
-    for option, targets in PLUGIN_OPTIONS.items():
+    for option, targets in TARGET_OPTIONS.items():
         value = getattr(args, option, None)
         if value is None:
             continue
@@ -43,5 +45,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--no-build", action="store_true", help="write the files without building them")
     plugin = s.add_argument_group("plugin targets (lv2, elk)")
     plugin.add_argument("--uri", help="the plugin's URI (default urn:tinyrt:NAME)")
-    plugin.add_argument("--arch", help="lv2: build the plugin for host (default), aarch64 (Pi 4 / Elk) or armhf (Bela)")
+    plugin.add_argument("--arch", help="lv2: build the plugin for host (default), aarch64 (Pi 4 / Elk) or "
+                                       "armhf (Bela)")
+    mcu = s.add_argument_group("microcontroller targets (cortex-m4, cortex-m7)")
+    mcu.add_argument("--flash", type=positive_int, help="flash budget in bytes (default: the QEMU board's 4 MB)")
+    mcu.add_argument("--ram", type=positive_int, help="RAM budget in bytes (default: the QEMU board's 4 MB)")
     s.set_defaults(func=cmd_deploy)

@@ -37,6 +37,14 @@ TARGETS = {
     "armhf": ("tinyrt.deploy.cross", "deploy_armhf",
               "each model's C harness cross-built for Bela / BeagleBone (Cortex-A8 NEON hard float, static), "
               "its C and a README"),
+    "cortex-m4": ("tinyrt.deploy.firmware", "deploy_m4",
+                  "bare-metal firmware.elf for a Cortex-M4F (QEMU mps2-an386): startup, linker script, the models, "
+                  "a test signal in flash, outputs over semihosting"),
+    "cortex-m7": ("tinyrt.deploy.firmware", "deploy_m7",
+                  "bare-metal firmware.elf for a Cortex-M7 (QEMU mps2-an500), as cortex-m4"),
+    "bela": ("tinyrt.deploy.bela", "deploy",
+             "a Bela project: render.cpp around the processor, analog and GUI (sketch.js) controls, "
+             "the C files, Cortex-A8 NEON build flags"),
 }
 
 
