@@ -62,7 +62,8 @@ def test_the_firmware_refuses_a_model_bigger_than_the_budget(tmp_path):
     path = big.save(tmp_path / "big.tinyrt")
     fail("deploy", "cortex-m4", path, "-o", tmp_path / "c", "--flash", "1000",
          message="more than the 1000-byte flash budget (--flash)")
-    fail("deploy", "c-project", path, "-o", tmp_path / "d", "--flash", "1000", message="takes neither")
+    fail("deploy", "c-project", path, "-o", tmp_path / "d", "--flash", "1000",
+         message="--flash applies to the cortex-m4 and cortex-m7 targets, not c-project")
 
 
 def test_firmware_from_the_command_line_with_a_hostile_model_name(tmp_path):
