@@ -15,3 +15,7 @@ Contract of what lands here (the live issue builds it; nothing here yet):
 This package may import every layer below it (bench, train, data, backends, frontends, audio,
 ir); nothing below imports it. The CLI and the demo sit above it.
 """
+from .host import HostBuild, build_host, host_source
+from .live import LiveHost, live, render
+
+__all__ = ["HostBuild", "LiveHost", "build_host", "host_source", "live", "render"]
