@@ -117,7 +117,7 @@ def test_offline_reads_pcm16_and_writes_pcm16(tmp_path, models, audio):
 
 def test_offline_refuses_bad_wav_and_control_files_in_one_sentence(tmp_path, models, audio):
     src = _wav(tmp_path / "in.wav", audio)
-    data = bytearray(open(src, "rb").read())
+    data = bytearray((tmp_path / "in.wav").read_bytes())
     trunc = tmp_path / "trunc.wav"
     trunc.write_bytes(data[:-1000])
     with pytest.raises(InputError, match="truncated"):
@@ -391,3 +391,36 @@ def test_malformed_osc_is_logged_in_one_line_and_the_host_keeps_running(session,
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--allow-remote" in proc.stderr
     with pytest.raises(InputError, match="allow_remote"):
         live(models, osc="0.0.0.0:0", jack_server=jack_server)
+
+
+# ----------------------------------------------------------------- the command line
+
+
+def _cli(*args):
+    import sys
+    return subprocess.run([sys.executable, "-c", "from tinyrt.cli import main; raise SystemExit(main())",
+                           *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_live_renders_offline_with_a_control_file_and_refuses_remote_osc(tmp_path, models, audio):
+    files = [m.save(tmp_path / f"{m.name}.tinyrt") for m in models]
+    src = _wav(tmp_path / "in.wav", audio[:9600])
+    (tmp_path / "c.txt").write_text("4000 effect 1\n")
+    proc = _cli("live", *files, "--input", src, "--output", tmp_path / "out.wav", "--control", tmp_path / "c.txt")
+    assert proc.returncode == 0, proc.stderr
+    assert '"controls": 1' in proc.stdout
+    expect = _reference(models, [(audio[:4000], {}), (audio[4000:9600], {"effect": 1})])
+    assert np.array_equal(_read(tmp_path / "out.wav"), expect)
+    proc = _cli("live", *files, "--osc", "0.0.0.0:9000")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "--allow-remote" in lines[0]
+    assert lines[0].startswith("tinyrt: error: ")
+
+
+def test_offline_realtime_pace_keeps_step_with_the_clock_and_changes_no_sample(tmp_path, models, audio):
+    src = _wav(tmp_path / "in.wav", audio[:RATE // 4])
+    t0 = time.monotonic()
+    render(models, src, tmp_path / "out.wav", pace="realtime")
+    took = time.monotonic() - t0
+    assert took >= 0.24  # 0.25 s of audio, the last block starting 64 samples before its end
+    assert np.array_equal(_read(tmp_path / "out.wav"), _reference(models, [(audio[:RATE // 4], {})]))

@@ -18,7 +18,7 @@ from .host import HostBuild, build_host
 from .osc import OscClient
 
 
-def _models(models) -> list:
+def load_models(models) -> list:
     """Return IR models from models or model files (any format tinyrt reads)."""
     from ..frontends import from_file
     out = []
@@ -27,7 +27,7 @@ def _models(models) -> list:
     return out
 
 
-def _split_address(osc: str) -> tuple:
+def split_address(osc: str) -> tuple:
     host, _, port = str(osc).rpartition(":")
     if not host or not port.isdigit():
         raise InputError(f"osc takes HOST:PORT such as 127.0.0.1:9000, not {osc!r}.")
@@ -42,7 +42,7 @@ class LiveHost:
         self.process = process
         self.ready = ready
         self.lines = lines  # every line the program printed (stdout and stderr), as they come
-        host, port = _split_address(ready["osc"])
+        host, port = split_address(ready["osc"])
         self.osc = OscClient(host, port)
         self.client_name = ready["client"]
         self.realtime = next((ln for ln in lines if "real-time scheduling" in ln), "")
@@ -122,11 +122,11 @@ def live(models, name: str = "live", osc: str = "127.0.0.1:9000", jack_server: s
     127.x needs ``allow_remote``. ``connect`` connects the client to the first physical ports. ``hooks``
     runs the build that counts heap and lock calls in the audio thread (reported by ``stats()``).
     """
-    host, _ = _split_address(osc)
+    host, _ = split_address(osc)
     if not host.startswith("127.") and not allow_remote:
         raise InputError(f"refusing to bind OSC to {host}: other machines could control the host; "
                          f"pass allow_remote=True to allow that.")
-    build = build_host(_models(models), name, hooks=hooks)
+    build = build_host(load_models(models), name, hooks=hooks)
     argv = [str(build.program), "--osc", osc, "--rt-priority", str(int(rt_priority))]
     argv += ["--jack-server", jack_server] if jack_server else []
     argv += ["--allow-remote"] if allow_remote else []
@@ -175,7 +175,7 @@ def render(models, input_wav, output_wav, control=None, pace: str = "fast", *, n
     """
     if pace not in ("realtime", "fast"):
         raise InputError(f"pace is realtime or fast, not {pace!r}.")
-    build = build_host(_models(models), name)
+    build = build_host(load_models(models), name)
     with tempfile.TemporaryDirectory(prefix="tinyrt-render-") as folder:
         argv = [str(build.program), "--input", str(input_wav), "--output", str(output_wav), "--pace", pace,
                 "--block", str(int(block))]

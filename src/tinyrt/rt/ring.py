@@ -106,5 +106,5 @@ def build_ring_test(sanitize: str | None = "thread", *, racy: bool = False) -> P
     flags = flags_for("portable") + (["-DRING_TEST_RACY"] if racy else [])
     if sanitize:
         flags = [f for f in flags if not f.startswith("-O")] + ["-O1", "-g", f"-fsanitize={sanitize}"]
-    return compile_program({"ring_test.c": RING_TEST_C}, f"ring_test{'_' + sanitize if sanitize else ''}{'_racy' if racy else ''}",
-                           flags, ["-lpthread"])
+    name = f"ring_test{'_' + sanitize if sanitize else ''}{'_racy' if racy else ''}"
+    return compile_program({"ring_test.c": RING_TEST_C}, name, flags, ["-lpthread"])
