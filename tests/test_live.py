@@ -174,6 +174,9 @@ def test_ring_passes_a_million_messages_in_order_with_no_race_under_threadsaniti
 # ----------------------------------------------------------------- JACK (dummy driver) and OSC
 
 
+_JACKD = {}  # server name -> the jackd process serving it
+
+
 @pytest.fixture(scope="module")
 def jack_server():
     if shutil.which("jackd") is None:
@@ -200,6 +203,7 @@ def jack_server():
                 break
         else:
             pytest.fail("jackd -d dummy did not start")
+        _JACKD[name] = procs[-1]
         yield name
     finally:
         for p in procs:
@@ -277,29 +281,31 @@ def _play_and_record(server, host, x, during=None, tail=4096):
 
 @pytest.fixture(scope="module")
 def session(jack_server, models, audio):
-    """One JACK session: the host plays the audio, switched to effect 1 over OSC half way through.
+    """One JACK session: the host plays half a second of audio, switched to effect 1 over OSC half way.
 
-    The player and recorder are Python JACK clients; on this shared 2-core machine they can make a cycle
-    late (an xrun of the whole graph), which breaks sample-exact recording. A session with an xrun is
-    retried with a fresh host, at most three times; every attempt is kept for the assertions."""
+    JACK reports an xrun when a cycle ends late; on this shared, virtualised 2-core machine the dummy
+    driver itself is sometimes woken late (benchmarks/live.py sees it with the host alone at 1% load),
+    and a late cycle breaks sample-exact recording. A session with an xrun is retried with a fresh host,
+    at most four times; every attempt's xrun count is kept and shown when the assertions fail."""
+    x = audio[:RATE // 2]
     attempts = []
-    for _ in range(3):
+    for k in range(4):
         host = live(models, "live", osc="127.0.0.1:0", jack_server=jack_server)
         try:
             time.sleep(0.2)
-            rec, r0, p0 = _play_and_record(jack_server, host, audio,
-                                           during=lambda h=host: h.set_effect("fuzz_gru16"))
+            rec, r0, p0 = _play_and_record(jack_server, host, x, during=lambda h=host: h.set_effect("fuzz_gru16"))
             time.sleep(0.1)
             stats = host.stats()
         except BaseException:
             host.stop()
             raise
-        attempts.append({"host": host, "rec": rec, "r0": r0, "p0": p0, "stats": stats, "lines": list(host.lines)})
-        if stats["xruns"] == 0:
+        attempts.append({"host": host, "x": x, "rec": rec, "r0": r0, "p0": p0, "stats": stats,
+                         "lines": list(host.lines)})
+        if stats["xruns"] == 0 or k == 3:
             break
         host.stop()
     try:
-        yield {**attempts[-1], "attempts": attempts}
+        yield {**attempts[-1], "attempts": [a["stats"]["xruns"] for a in attempts]}
     finally:
         attempts[-1]["host"].stop()
 
@@ -315,11 +321,12 @@ def _expected(models, audio, stats, p0, length, switch=True):
     return _reference(models, [(stream[:cut], {}), (stream[cut:], {"effect": 1})]), h0
 
 
-def test_jack_playback_equals_the_processor_exactly_after_the_graph_offset(session, models, audio):
-    s, rec, r0, p0 = session["stats"], session["rec"], session["r0"], session["p0"]
+def test_jack_playback_equals_the_processor_exactly_after_the_graph_offset(session, models):
+    s, rec, r0, p0, audio = session["stats"], session["rec"], session["r0"], session["p0"], session["x"]
+    assert s["xruns"] == 0, f"xruns in every attempt: {session['attempts']}"
     assert s["rate"] == RATE and s["period"] == PERIOD and any("real-time scheduling" in ln for ln in session["lines"])
     # the offset by cross-correlation against the fresh processor's output of the audio alone
-    fresh = _reference(models, [(audio[:RATE // 2], {})])
+    fresh = _reference(models, [(audio, {})])
     seg = fresh[2000:2000 + 4096]
     corr = np.correlate(rec[: len(rec)], seg, mode="valid")
     lag = int(np.argmax(corr)) - 2000
@@ -332,12 +339,11 @@ def test_jack_playback_equals_the_processor_exactly_after_the_graph_offset(sessi
     assert np.abs(rec[lag + 1: lag + 4097] - mine[:4096]).max() > 1e-3
 
 
-def test_osc_effect_switch_during_playback_switches_the_output_with_no_nan_and_no_xrun(session, models, audio):
-    s, rec, r0, p0 = session["stats"], session["rec"], session["r0"], session["p0"]
-    assert s["switches"] == 1 and s["controls"] == 1 and s["xruns"] == 0, [a["stats"]["xruns"] for a in
-                                                                          session["attempts"]]
+def test_osc_effect_switch_during_playback_switches_the_output_with_no_nan_and_no_xrun(session, models):
+    s, rec, r0, p0, audio = session["stats"], session["rec"], session["r0"], session["p0"], session["x"]
+    assert s["switches"] == 1 and s["controls"] == 1 and s["xruns"] == 0, f"xruns: {session['attempts']}"
     assert s["nonfinite_inputs"] == 0 and s["model_resets"] == 0 and np.isfinite(rec).all()
-    assert s["callbacks"] > RATE // PERIOD and 0 < s["load_mean"] <= s["load_worst"] and s["worst_cpu_us"] > 0
+    assert s["callbacks"] > len(audio) // PERIOD and 0 < s["load_mean"] <= s["load_worst"] and s["worst_cpu_us"] > 0
     cut = int(s["last_control_frame"]) - p0
     assert len(audio) // 2 <= cut < len(audio)  # the switch landed where it was sent
     unswitched, h0 = _expected(models, audio, s, p0, len(rec), switch=False)
@@ -424,3 +430,42 @@ def test_offline_realtime_pace_keeps_step_with_the_clock_and_changes_no_sample(t
     took = time.monotonic() - t0
     assert took >= 0.24  # 0.25 s of audio, the last block starting 64 samples before its end
     assert np.array_equal(_read(tmp_path / "out.wav"), _reference(models, [(audio[:RATE // 4], {})]))
+
+
+def test_a_full_control_ring_drops_with_a_log_line_and_never_blocks_the_osc_thread(jack_server, models):
+    """With the JACK server stopped (SIGSTOP), the audio thread pops nothing: the first 256 controls fill
+    the ring, the rest are dropped with one line each, /stats still answers; after SIGCONT all 256 apply."""
+    import signal
+    host = live(models, "live", osc="127.0.0.1:0", jack_server=jack_server)
+    jackd = _JACKD[jack_server]
+    stopped = False
+    try:
+        time.sleep(0.2)
+        n0 = len(host.lines)
+        before = host.stats()
+        os.kill(jackd.pid, signal.SIGSTOP)
+        stopped = True
+        time.sleep(0.1)
+        for k in range(300):
+            host.set_param("output_gain", -0.01 * k)
+            if k % 20 == 19:
+                time.sleep(0.01)  # never more than the socket buffer holds
+        frozen = host.stats()  # the OSC thread answers while the ring is full
+        time.sleep(0.05)
+        dropped = [ln for ln in host.lines[n0:] if "control ring full: dropped" in ln]
+        os.kill(jackd.pid, signal.SIGCONT)
+        stopped = False
+        time.sleep(0.3)
+        after = host.stats()
+    finally:
+        if stopped:
+            os.kill(jackd.pid, signal.SIGCONT)
+        host.stop()
+    assert frozen["controls"] == before["controls"] == 0
+    assert len(dropped) == 300 - 256 and host.alive() is False
+    assert after["controls"] == 256 and after["callbacks"] > frozen["callbacks"]
+
+
+def test_live_without_a_jack_server_fails_in_one_sentence(models):
+    with pytest.raises(InputError, match="cannot connect to the JACK server tinyrt-none-"):
+        live(models, osc="127.0.0.1:0", jack_server=f"tinyrt-none-{uuid.uuid4().hex[:8]}", ready_timeout=10)
