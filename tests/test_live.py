@@ -469,3 +469,23 @@ def test_a_full_control_ring_drops_with_a_log_line_and_never_blocks_the_osc_thre
 def test_live_without_a_jack_server_fails_in_one_sentence(models):
     with pytest.raises(InputError, match="cannot connect to the JACK server tinyrt-none-"):
         live(models, osc="127.0.0.1:0", jack_server=f"tinyrt-none-{uuid.uuid4().hex[:8]}", ready_timeout=10)
+
+
+def test_host_asks_for_sched_fifo_when_jack_runs_without_real_time(models):
+    """Under a --no-realtime server (rt.jackd's helper) the host requests SCHED_FIFO itself and says whether
+    it got it; as root it does, and the callback thread then runs at that priority."""
+    from tinyrt.rt.jackd import dummy_server
+    with dummy_server(realtime=False) as server:
+        host = live(models, osc="127.0.0.1:0", jack_server=server, rt_priority=7)
+        try:
+            assert host.ready["realtime_server"] == "0"
+            line = host.realtime
+            if os.geteuid() == 0:
+                assert line == "tinyrt-live: real-time scheduling granted (SCHED_FIFO priority 7, requested by " \
+                               "the host)"
+            else:
+                assert "real-time scheduling" in line
+            time.sleep(0.2)
+            assert host.stats()["callbacks"] > 50
+        finally:
+            host.stop()
