@@ -4,7 +4,10 @@ Each model runs alone in the host (built -O2, the tested default) for --seconds;
 to the dummy driver's capture port. Reported from the host's /stats: mean and worst callback (wall and
 thread CPU time), mean and worst load (CPU time over the 1.33 ms period), deadline misses (CPU time over
 the period), interference (wall time over the period, CPU time not), JACK xruns and JACK's DSP load.
-Prints a table and writes bench-out/live.json.
+Prints a table and writes bench-out/live.json. JACK's xrun count includes the dummy driver's own: its
+timer counts an xrun whenever it wakes a few microseconds late (jackd logs "JackTimedDriver::Process XRun
+= 2 usec"), which on a shared virtual machine happens with no client at all; misses and interference are
+the host's own measure of its callbacks.
 
     python benchmarks/live.py --seconds 60 --models lstm16,gru16,lstm32 [--out bench-out]
 """
