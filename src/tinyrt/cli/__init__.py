@@ -12,9 +12,9 @@ import sys
 
 from ..errors import Error
 from ..version import __version__
-from . import bench, classic, deploy, models, training
+from . import bench, classic, deploy, live, models, training
 
-VERBS = (models, classic, training, bench, deploy)
+VERBS = (models, classic, training, bench, deploy, live)
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,6 +1,6 @@
 """The live host: a model meeting live audio on this machine, under a deadline.
 
-Contract of what lands here (the live issue builds it; nothing here yet):
+Contract of what lands here (the live issue builds it):
 - Every live front door (the JACK client's process callback, the offline renderer of the same
   program) calls the one generated C processor of a deploy (``tinyrt.backends.c``), never a
   Python path: the audio thread runs C only.
@@ -14,4 +14,14 @@ Contract of what lands here (the live issue builds it; nothing here yet):
   control input is logged in one line and never reaches or stops the audio thread.
 This package may import every layer below it (bench, train, data, backends, frontends, audio,
 ir); nothing below imports it. The CLI and the demo sit above it.
+
+Built so far: ``host`` (the generated C host program: JACK client, OSC thread, offline WAV renderer, the
+control and stats rings of ``trt_ring.h``), ``live`` (``live()`` -> ``LiveHost``, ``render()``), ``osc``
+(a dependency-free OSC codec and client), ``ring`` (the ring's two-thread test program), ``jackd`` (a
+private dummy-driver JACK server for tests and benchmarks). Not yet: the event-triggered classifier
+worker and the browser page.
 """
+from .host import HostBuild, build_host, host_source
+from .live import LiveHost, live, render
+
+__all__ = ["HostBuild", "LiveHost", "build_host", "host_source", "live", "render"]
