@@ -7,10 +7,10 @@ STAMP  := $(VENV)/.installed
 # the Cortex-M cross compiler with its C library headers (device builds); for deploy: the ARM Linux
 # cross compilers and qemu (user mode for Pi 4 / Bela builds, system mode for Cortex-M firmware), LV2
 # headers and hosts (lv2apply, lv2info, jalv), JACK with its dummy driver, an SSH server for the
-# remote device runner, liblo (OSC).
+# remote device runner, liblo (OSC); Chromium and its driver for the live page's browser test.
 DEB_PACKAGES := gcc libc6-dev libasan8 libubsan1 binutils make gcc-arm-none-eabi libnewlib-arm-none-eabi \
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf qemu-user qemu-system-arm \
-	lv2-dev lilv-utils jalv jackd2 libjack-jackd2-dev openssh-server liblo-dev
+	lv2-dev lilv-utils jalv jackd2 libjack-jackd2-dev openssh-server liblo-dev chromium chromium-driver
 
 .PHONY: demo test bench install system-deps clean
 
