@@ -9,7 +9,7 @@ import pytest
 import scipy.signal as ss
 
 from tinyrt import audio as dsp
-from tinyrt.c import RUNTIME_DIR
+from tinyrt.c import HOST_DIR, RUNTIME_DIR
 from tinyrt.c.build import build, compiler
 from tinyrt.errors import InputError
 
@@ -303,7 +303,7 @@ def test_sanitizer_build_runs_the_c_path_clean_and_equal():
 
 def test_c_is_pedantic_clean_and_needs_only_single_precision_math():
     """-Wdouble-promotion catches any float promoted to double (a double libm call on a float FPU)."""
-    obj = build({"trt_dsp.c": (RUNTIME_DIR / "trt_dsp.c").read_text()}, "trt_dsp.o", kind="object",
+    obj = build({"trt_dsp.c": (HOST_DIR / "trt_dsp.c").read_text()}, "trt_dsp.o", kind="object",
                 extra_flags=["-pedantic", "-Wdouble-promotion", "-Wconversion", "-Wshadow"])
     nm = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
     undefined = {line.split()[-1] for line in nm.splitlines() if line.strip()}
@@ -316,7 +316,7 @@ def test_features_cross_compile_for_cortex_m4_with_single_precision_fpu_only(tmp
     obj = tmp_path / "trt_dsp_m4.o"
     subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion",
                     "-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-O2", "-fno-math-errno",
-                    "-I", str(RUNTIME_DIR), "-c", str(RUNTIME_DIR / "trt_dsp.c"), "-o", str(obj)], check=True)
+                    "-I", str(RUNTIME_DIR), "-c", str(HOST_DIR / "trt_dsp.c"), "-o", str(obj)], check=True)
     undefined = set(subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True, text=True,
                                    check=True).stdout.split()) - {"U"}
     assert undefined <= {"cosf", "sinf", "sincosf", "logf", "log10f", "expf", "memcpy", "memmove", "memset"}
