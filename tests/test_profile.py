@@ -74,7 +74,7 @@ def test_the_instrumented_harness_times_every_layer_and_computes_the_same_output
     assert [len(ns) for ns in t["call_ns"]] == [10] * 6 and min(min(ns) for ns in t["call_ns"]) >= 0
     plain = harness.time(model, 640, 64, 1, profile="portable")
     assert t["checksum"] == pytest.approx(plain["checksum"], abs=1e-5)
-    assert "TRT_PROF_BEGIN(1); /* layer 1: residual */" in generate(model).source
+    assert "TRT_PROF_BEGIN(1); /* layer 1: residual, 8 -> 8 */" in generate(model).source
 
 
 def test_onnx_nodes_carry_their_layer_and_every_layer_is_accounted_for(result):

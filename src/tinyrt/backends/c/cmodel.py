@@ -230,7 +230,7 @@ def export(model, path, name: str | None = None, features: str = "float32", form
 
 
 def cross_compile(files: dict, cc: str, flags: list) -> Path:
-    """Return the object compiled from the one .c file in files by a cross compiler (C99, -Wall -Wextra -Werror).
+    """Return the object compiled from the one .c file in files by a cross compiler (build.WARNINGS: C99, pedantic).
 
     Objects are cached by content in tinyrt's build cache, like tinyrt.c.build.build.
     """
