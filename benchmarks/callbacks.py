@@ -22,8 +22,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from tinyrt.bench import bench, table  # noqa: E402
-from tinyrt.bench.report import write_bench_report  # noqa: E402
 from tinyrt.bench.models import effect_model  # noqa: E402
+from tinyrt.bench.report import write_bench_report  # noqa: E402
 
 ENGINES = ("c", "onnxruntime", "torch", "torchscript")
 

@@ -27,9 +27,9 @@ import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 
-from tinyrt.c.build import WARNINGS, build, compiler_version, flags_for, section_sizes
 from tinyrt import convert
 from tinyrt.backends.c.cmodel import CORTEX_M4, cross_compile
+from tinyrt.c.build import WARNINGS, build, compiler_version, flags_for, section_sizes
 
 HARNESS = """#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>

@@ -27,8 +27,8 @@ import numpy as np  # noqa: E402
 import tinyrt  # noqa: E402
 from tinyrt.backends.c import harness  # noqa: E402
 from tinyrt.backends.verify import signal_frames  # noqa: E402
-from tinyrt.c.build import compiler, compiler_version, flags_for  # noqa: E402
 from tinyrt.bench import models as R  # noqa: E402
+from tinyrt.c.build import compiler, compiler_version, flags_for  # noqa: E402
 
 RATE = 48000
 C_VARIANTS = {  # row name -> C engine options
@@ -105,7 +105,8 @@ def table(rows: list, blocks: list, engines: list) -> str:
     """Return the results as a text table: ns per sample per engine and host block."""
     out = []
     models = list(dict.fromkeys(r["model"] for r in rows))
-    head = f"{'model':<8} {'engine':<12}" + "".join(f"{'blk ' + str(b):>11}" for b in blocks) + f"{'RTF@64':>10}{'err':>10}"
+    head = (f"{'model':<8} {'engine':<12}" + "".join(f"{'blk ' + str(b):>11}" for b in blocks)
+            + f"{'RTF@64':>10}{'err':>10}")
     out.append(head)
     out.append("-" * len(head))
     for m in models:

@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 from tinyrt.data.example import write_example_data
-from tinyrt.demo import EFFECTS, RATE, effect_config
+from tinyrt.demo import EFFECTS, RATE, STUDY, effect_config
 from tinyrt.train.parallel import train_many
-from tinyrt.demo import STUDY
 
 
 def main(argv=None) -> int:
@@ -52,16 +51,19 @@ def main(argv=None) -> int:
                      "stopped": m["stopped"]})
     lines = [f"quality: {args.seconds:g} s of synthesised guitar at {RATE} Hz, budget {args.minutes:g} min per model, "
              f"{args.workers} trainings at a time, one thread each, {platform.processor() or platform.machine()}",
-             f"{'effect':<11} {'model':<8} {'block':>5} {'params':>6} {'ESR':>8} {'ESR pre':>8} {'epochs':>6} {'train s':>7}"]
+             f"{'effect':<11} {'model':<8} {'block':>5} {'params':>6} {'ESR':>8} {'ESR pre':>8} {'epochs':>6} "
+             f"{'train s':>7}"]
     for r in rows:
         lines.append(f"{r['effect']:<11} LSTM-{r['hidden_size']:<3} {r['block_size']:>5} {r['parameters']:>6} "
-                     f"{r['test_esr']:>8.4f} {r['test_esr_pre_emphasis']:>8.4f} {r['epochs']:>6} {r['train_time_s']:>7.0f}")
+                     f"{r['test_esr']:>8.4f} {r['test_esr_pre_emphasis']:>8.4f} {r['epochs']:>6} "
+                     f"{r['train_time_s']:>7.0f}")
     lines.append("Bela study, LSTM-6, block 1, real pedals: " + ", ".join(f"{k} {v}" for k, v in STUDY.items()))
     text = "\n".join(lines)
     print(text)
     (out / "quality.txt").write_text(text + "\n")
     (out / "quality.json").write_text(json.dumps({"rows": rows, "minutes_per_model": args.minutes,
-                                                  "seconds_audio": args.seconds, "data": {k: str(v) for k, v in written.items()},
+                                                  "seconds_audio": args.seconds,
+                                                  "data": {k: str(v) for k, v in written.items()},
                                                   "wall_time_s": round(time.perf_counter() - t0, 1),
                                                   "bela_study_lstm6": STUDY}, indent=1))
     return 0

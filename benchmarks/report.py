@@ -41,7 +41,8 @@ def sections(out: Path) -> list:
         chart = sweep.with_suffix(".png")
         img = (f'<img src="data:image/png;base64,{base64.b64encode(chart.read_bytes()).decode()}" alt="capacity">'
                if chart.is_file() else "")
-        parts.append(f"<section><h2>Capacity: {r['cell'].upper()} (tinyrt sweep)</h2>{_pre(sweep_table(r))}{img}</section>")
+        parts.append(f"<section><h2>Capacity: {r['cell'].upper()} (tinyrt sweep)</h2>{_pre(sweep_table(r))}{img}"
+                     f"</section>")
     if (out / "callbacks.json").is_file():
         parts.append("<section><h2>Callbacks in detail</h2>"
                      + bench_sections(json.loads((out / "callbacks.json").read_text())) + "</section>")

@@ -9,12 +9,11 @@ import time
 import numpy as np
 import pytest
 
+from test_cli import fail, run
 from tinyrt.bench import MemorySampler, bench, latency_stats, table
+from tinyrt.bench import models as R
 from tinyrt.errors import InputError
 from tinyrt.ir import Model
-from tinyrt.bench import models as R
-
-from test_cli import fail, run
 
 
 def test_statistics_with_known_answers():
@@ -190,7 +189,8 @@ def test_warmup_calls_run_untimed_and_leave_no_state():
     model = R.effect_model(np.random.default_rng(9), "lstm", 8)
     cold = bench(model, ("torchscript",), 48000, 64, 0.2)
     warm = bench(model, ("torchscript",), 48000, 64, 0.2, warmup=20)
-    assert warm["warmup_calls"] == 20 and warm["engines"]["torchscript"]["calls"] == cold["engines"]["torchscript"]["calls"]
+    assert warm["warmup_calls"] == 20
+    assert warm["engines"]["torchscript"]["calls"] == cold["engines"]["torchscript"]["calls"]
     # the state is reset after the warm-up: the same output, to the last bit, as without it
     assert (warm["engines"]["torchscript"]["accuracy"] == cold["engines"]["torchscript"]["accuracy"])
     assert "after 20 untimed calls" in table(warm)

@@ -9,9 +9,9 @@ import tinyrt
 from tinyrt.backends.c import CBackend, c_identifier, export, generate
 from tinyrt.backends.c import harness as H
 from tinyrt.backends.verify import random_splits, run_split
+from tinyrt.bench import models as R
 from tinyrt.errors import BuildError, UnsupportedError
 from tinyrt.ir import Layer, Model
-from tinyrt.bench import models as R
 
 
 def _models():

@@ -51,13 +51,17 @@ def test_bad_classic_input_gets_one_sentence(tmp_path):
     (tmp_path / "junk.pkl").write_bytes(b"\x80\x04junk that is not a pickle")
     (tmp_path / "gone.pkl").write_bytes(b"cno_such_module_here\nModel\n.")  # a class this Python cannot import
     joblib.dump(SVC().fit(X[:50], est.predict(X[:50])), tmp_path / "svc.pkl")
-    fail("convert", tmp_path / "dict.pkl", "-o", tmp_path / "x.tinyrt", message="holds a dict, not a scikit-learn estimator")
-    fail("convert", tmp_path / "junk.pkl", "-o", tmp_path / "x.tinyrt", message="is not a readable pickle or joblib file")
-    fail("convert", tmp_path / "gone.pkl", "-o", tmp_path / "x.tinyrt", message="was pickled with classes this Python cannot import")
+    fail("convert", tmp_path / "dict.pkl", "-o", tmp_path / "x.tinyrt",
+         message="holds a dict, not a scikit-learn estimator")
+    fail("convert", tmp_path / "junk.pkl", "-o", tmp_path / "x.tinyrt",
+         message="is not a readable pickle or joblib file")
+    fail("convert", tmp_path / "gone.pkl", "-o", tmp_path / "x.tinyrt",
+         message="was pickled with classes this Python cannot import")
     fail("convert", tmp_path / "svc.pkl", "-o", tmp_path / "x.tinyrt", message="tinyrt cannot convert SVC; it converts")
     np.save(tmp_path / "wide.npy", np.zeros((3, 9), np.float32))
     fail("predict", tmp_path / "rf.pkl", tmp_path / "wide.npy", message="expects X of shape (n_samples, 8), got (3, 9)")
     fail("predict", tmp_path / "rf.pkl", tmp_path / "none.npy", message="no such samples file")
     (tmp_path / "bad.csv").write_text("1,2,x\n")
     fail("predict", tmp_path / "rf.pkl", tmp_path / "bad.csv", message="cannot be read as a samples table")
-    fail("export", tmp_path / "rf.pkl", "--to", "classic", "-o", tmp_path / "rf.txt", message="cannot tell the format of rf.txt")
+    fail("export", tmp_path / "rf.pkl", "--to", "classic", "-o", tmp_path / "rf.txt",
+         message="cannot tell the format of rf.txt")

@@ -16,14 +16,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import tinyrt
-from tinyrt.c.build import build
 from tinyrt import convert
-from tinyrt.frontends.sklearn import to_ir
+from tinyrt.c.build import build
 from tinyrt.errors import ModelError, UnsupportedError
+from tinyrt.frontends.sklearn import to_ir
 from tinyrt.ir import Model
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data(grid: bool = False):
     """Return (X_train, y_train, X_test float32): continuous float32 values, or a small integer grid (many ties)."""
     rng = np.random.default_rng(1)

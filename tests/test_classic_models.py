@@ -23,17 +23,17 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
 import tinyrt
-from tinyrt.c.build import build
 from tinyrt import convert
+from tinyrt.c.build import build
+from tinyrt.errors import InputError, ModelError, UnsupportedError
 from tinyrt.frontends.sklearn import to_ir
 from tinyrt.frontends.sklearn.linear import fold_scalers, scaler_layer
-from tinyrt.errors import InputError, ModelError, UnsupportedError
 from tinyrt.ir import Layer, Model
 
 N_TRAIN = 600
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data(kind: str):
     """Return (X_train float64, y_train, X_test float32): float32-valued features, shifted and scaled."""
     if kind == "regression":
@@ -77,12 +77,13 @@ CASES = {
         StandardScaler(), RandomForestClassifier(8, max_depth=6, random_state=0)), "classes"),
     "Pipeline-MinMaxScaler-HistGradientBoosting": (lambda: make_pipeline(
         MinMaxScaler(), HistGradientBoostingClassifier(max_iter=6, max_leaf_nodes=8, random_state=0)), "binary"),
-    "Pipeline-scalers-GradientBoosting": (lambda: make_pipeline(StandardScaler(), MinMaxScaler(), GradientBoostingClassifier(
-        n_estimators=6, max_depth=3, random_state=0)), "classes"),
+    "Pipeline-scalers-GradientBoosting": (lambda: make_pipeline(
+        StandardScaler(), MinMaxScaler(), GradientBoostingClassifier(n_estimators=6, max_depth=3, random_state=0)),
+        "classes"),
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(case: str):
     """Return (fitted estimator, held-out float32 X) of a case."""
     make, kind = CASES[case]
@@ -203,7 +204,7 @@ def test_tinyrt_file_c_engine_and_engines_without_these_layers(tmp_path):
     np.testing.assert_allclose(out, reference, atol=2e-6)
     for layer in ("linear", "scaler"):
         with pytest.raises(UnsupportedError, match=f"a {layer} layer has no PyTorch form in tinyrt"):
-            tinyrt.backend(Model(layers=[l for l in model.layers if l.type == layer][:1], input_size=6), "torch")
+            tinyrt.backend(Model(layers=[lay for lay in model.layers if lay.type == layer][:1], input_size=6), "torch")
     with pytest.raises(UnsupportedError, match=r"layer 0 \(scaler\) has no ONNX form in tinyrt"):
         tinyrt.backend(model, "onnxruntime")
     with pytest.raises(UnsupportedError, match=r"layer 0 \(scaler\) cannot be written as RTNeural JSON"):

@@ -19,16 +19,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import tinyrt
-from tinyrt.c.build import build
 from tinyrt import convert
-from tinyrt.frontends.sklearn import to_ir
+from tinyrt.c.build import build
 from tinyrt.errors import InputError, ModelError, UnsupportedError
+from tinyrt.frontends.sklearn import to_ir
 from tinyrt.ir import Layer, Model
 
 N_TRAIN = 600
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data():
     """Return (X_train float64, X_test float32): float32-valued features, shifted and scaled, full rank."""
     X, _ = make_classification(n_samples=1600, n_features=5, n_informative=3, n_redundant=0, n_classes=3,
@@ -49,7 +49,7 @@ CASES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(case: str):
     """Return (fitted estimator, held-out float32 X) of a case."""
     X, X_test = data()

@@ -13,26 +13,33 @@ import zlib
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
-from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor, GradientBoostingClassifier,
-                              GradientBoostingRegressor, HistGradientBoostingClassifier,
-                              HistGradientBoostingRegressor, IsolationForest, RandomForestClassifier,
-                              RandomForestRegressor)
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    IsolationForest,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import LinearRegression
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, ExtraTreeRegressor
 
 import tinyrt
+from tinyrt import CModel, convert
+from tinyrt.backends.c.loadable import ERRORS, c_load, c_run, read_csv, to_binary
 from tinyrt.backends.c.trees import quantized_thresholds, tree_tables
 from tinyrt.c.build import build
-from tinyrt import CModel, convert
-from tinyrt.frontends.sklearn import to_ir
-from tinyrt.backends.c.loadable import ERRORS, c_load, c_run, read_csv, to_binary
 from tinyrt.errors import FormatError, InputError, ModelError, UnsupportedError
+from tinyrt.frontends.sklearn import to_ir
 
 N_TRAIN = 600
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def data(kind: str):
     """Return (X_train, y_train, X_test) as float32 features: the C models read float32."""
     if kind == "regression":
@@ -74,7 +81,7 @@ CASES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(case: str):
     """Return (fitted estimator, held-out X) of a case."""
     make, kind = CASES[case]

@@ -1,4 +1,5 @@
-"""tinyrt.audio features: the C DSP kernels against NumPy/SciPy and hand-written NumPy references, streaming, refusals."""
+"""tinyrt.audio features: the C DSP kernels against NumPy/SciPy and hand-written NumPy references, streaming,
+refusals."""
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 import scipy.signal as ss
 
 from tinyrt import audio as dsp
-from tinyrt.c import RUNTIME_DIR
+from tinyrt.c import HOST_DIR, RUNTIME_DIR
 from tinyrt.c.build import build, compiler
 from tinyrt.errors import InputError
 
@@ -303,7 +304,7 @@ def test_sanitizer_build_runs_the_c_path_clean_and_equal():
 
 def test_c_is_pedantic_clean_and_needs_only_single_precision_math():
     """-Wdouble-promotion catches any float promoted to double (a double libm call on a float FPU)."""
-    obj = build({"trt_dsp.c": (RUNTIME_DIR / "trt_dsp.c").read_text()}, "trt_dsp.o", kind="object",
+    obj = build({"trt_dsp.c": (HOST_DIR / "trt_dsp.c").read_text()}, "trt_dsp.o", kind="object",
                 extra_flags=["-pedantic", "-Wdouble-promotion", "-Wconversion", "-Wshadow"])
     nm = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
     undefined = {line.split()[-1] for line in nm.splitlines() if line.strip()}
@@ -316,7 +317,7 @@ def test_features_cross_compile_for_cortex_m4_with_single_precision_fpu_only(tmp
     obj = tmp_path / "trt_dsp_m4.o"
     subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wdouble-promotion",
                     "-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-O2", "-fno-math-errno",
-                    "-I", str(RUNTIME_DIR), "-c", str(RUNTIME_DIR / "trt_dsp.c"), "-o", str(obj)], check=True)
+                    "-I", str(RUNTIME_DIR), "-c", str(HOST_DIR / "trt_dsp.c"), "-o", str(obj)], check=True)
     undefined = set(subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True, text=True,
                                    check=True).stdout.split()) - {"U"}
     assert undefined <= {"cosf", "sinf", "sincosf", "logf", "log10f", "expf", "memcpy", "memmove", "memset"}
@@ -345,7 +346,8 @@ REFUSALS = [
     (lambda: dsp.sosfilt([[1, 0, 0, 2, 0, 0]], np.zeros(4)), r"every section's a0 \(sos\[:, 3\]\) must be 1"),
     (lambda: dsp.sosfilt(SOS_CASES["lowpass"], np.zeros(4), np.zeros(2)), r"zi must have shape \(4, 2\)"),
     (lambda: dsp.ema(np.zeros(4), 1.5), r"alpha must be in \(0, 1\]"),
-    (lambda: dsp.FeatureExtractor(SR, features=["mfcc"]), r"unknown features \['mfcc'\]; choose from power, mel, log_mel,"),
+    (lambda: dsp.FeatureExtractor(SR, features=["mfcc"]),
+     r"unknown features \['mfcc'\]; choose from power, mel, log_mel,"),
     (lambda: dsp.FeatureExtractor(SR, features=[]), "no features were named; choose from"),
     (lambda: dsp.spectral_centroid(-np.ones(9), SR), "the spectrum has negative values"),
     (lambda: dsp.rfft(np.zeros(8), window=np.ones(4)), "the window must have 8 values"),
@@ -360,8 +362,8 @@ def test_refusals_say_what_is_wrong(call, message):
 
 
 def test_features_from_the_command_line(tmp_path):
-    from tinyrt.audio import write_wav
     from test_cli import fail, run
+    from tinyrt.audio import write_wav
     sr = 16000
     audio = (0.5 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)).astype(np.float32)
     write_wav(tmp_path / "tone.wav", audio, sr)
@@ -380,4 +382,5 @@ def test_features_from_the_command_line(tmp_path):
     fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.txt", message="must end in .npy or .csv")
     fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.npy", "--features", "mfcc", message="unknown features")
     fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.npy", "--n-fft", "500", message="not a power of two")
-    fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.npy", "--block", "0", message="--block must be at least 1")
+    fail("features", tmp_path / "tone.wav", "-o", tmp_path / "x.npy", "--block", "0",
+         message="argument --block: must be at least 1")

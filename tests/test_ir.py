@@ -8,10 +8,9 @@ import pytest
 import torch
 
 import tinyrt
+from tinyrt.bench import models as R
 from tinyrt.errors import FormatError, InputError, ModelError
 from tinyrt.ir import Layer, Model, fold_batchnorm
-from tinyrt.bench import models as R
-
 
 
 def rng(seed=0):
@@ -49,7 +48,8 @@ def _broken(tmp_path, edit):
 @pytest.mark.parametrize("edit, error, message", [
     (lambda d, w: d.update(format_version=99), FormatError, "version 99 is newer than this tinyrt reads"),
     (lambda d, w: d["layers"][0].update(type="attention"), ModelError, r"layer 0 \(attention\): unknown layer type"),
-    (lambda d, w: w.pop("0.weight_hh_l0"), FormatError, "lists weight 'weight_hh_l0' that weights.npz does not contain"),
+    (lambda d, w: w.pop("0.weight_hh_l0"), FormatError,
+     "lists weight 'weight_hh_l0' that weights.npz does not contain"),
     (lambda d, w: (d["layers"][0]["weights"].remove("weight_hh_l0"), w.pop("0.weight_hh_l0")),
      ModelError, r"layer 0 \(lstm\): weight 'weight_hh_l0' is missing"),
     (lambda d, w: w.__setitem__("0.weight_hh_l0", np.full((16, 4), np.nan, np.float32)),
@@ -83,7 +83,8 @@ def test_files_that_are_not_models(tmp_path):
 
 def test_shape_chain_mismatch_names_the_layer():
     m = Model([R.dense(rng(), 1, 8), R.dense(rng(), 4, 1)], input_size=1)
-    with pytest.raises(ModelError, match=r"layer 1 \(dense\): parameter 'in_features' = 4 but the previous layer gives 8"):
+    with pytest.raises(ModelError,
+                       match=r"layer 1 \(dense\): parameter 'in_features' = 4 but the previous layer gives 8"):
         m.validate()
     bad_groups = R.conv1d(rng(), 4, 6, 3, groups=4)
     with pytest.raises(ModelError, match="'out_channels' = 6 is not divisible by groups = 4"):
@@ -116,7 +117,8 @@ def test_reference_recurrent_and_conv_follow_pytorch():
     lstm = torch.nn.LSTM(3, 7, num_layers=2, batch_first=True)
     gru = torch.nn.GRU(7, 5, num_layers=3, batch_first=True)
     conv = torch.nn.Conv1d(5, 6, 4, dilation=3, groups=1)
-    sd = lambda mod: {k: v.numpy() for k, v in mod.state_dict().items()}
+    def sd(mod):
+        return {k: v.numpy() for k, v in mod.state_dict().items()}
     m = Model([Layer("lstm", {"input_size": 3, "hidden_size": 7, "num_layers": 2}, sd(lstm)),
                Layer("gru", {"input_size": 7, "hidden_size": 5, "num_layers": 3}, sd(gru)),
                Layer("conv1d", {"in_channels": 5, "out_channels": 6, "kernel_size": 4, "dilation": 3},

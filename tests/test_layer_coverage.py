@@ -20,9 +20,9 @@ import pytest
 
 import tinyrt
 from tinyrt.backends import ENGINES, backend, export
+from tinyrt.bench import models as rnd
 from tinyrt.errors import UnsupportedError
 from tinyrt.ir import ACTIVATIONS, SPECS, Layer, Model
-from tinyrt.bench import models as rnd
 
 P, R = "parity", "refuse"
 TARGETS = ("c", "onnxruntime", "torch", "torchscript", "reference", "rtneural")

@@ -9,9 +9,9 @@ import pytest
 
 from tinyrt.backends import backend
 from tinyrt.backends.onnx import OnnxBackend, export, to_onnx
+from tinyrt.bench import models as R
 from tinyrt.errors import DependencyError, FormatError, InputError, ModelError, UnsupportedError
 from tinyrt.ir import ACTIVATIONS, Layer, Model
-from tinyrt.bench import models as R
 
 TOL = 1e-5
 

@@ -6,8 +6,7 @@ from scipy.signal import butter, lfilter
 from tinyrt.audio import write_wav
 from tinyrt.audio.align import _onset, align, detect_blips, detect_latency, latency_from_blips
 from tinyrt.audio.resample import resample, to_mono
-from tinyrt.data.pairs import (Dataset, Pair, clipped_fraction, common_latency, fragments, load_pairs,
-                               paired_notes)
+from tinyrt.data.pairs import Dataset, Pair, clipped_fraction, common_latency, fragments, load_pairs, paired_notes
 from tinyrt.errors import FormatError, InputError
 
 SR = 48000

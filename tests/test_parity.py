@@ -5,8 +5,8 @@ import pytest
 
 import tinyrt
 from tinyrt.backends.verify import random_splits, run_split, signal_frames
-from tinyrt.ir import Layer, Model
 from tinyrt.bench import models as R
+from tinyrt.ir import Layer, Model
 
 SECONDS = 10.0
 TOLERANCE = 1e-5

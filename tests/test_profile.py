@@ -8,14 +8,13 @@ import json
 import numpy as np
 import pytest
 
+from test_cli import fail, run
 from tinyrt.backends.c import generate, harness
 from tinyrt.backends.onnx import to_onnx
+from tinyrt.bench import models as R
 from tinyrt.bench.profile import profile, profile_table, write_folded, write_speedscope
 from tinyrt.errors import InputError
 from tinyrt.ir import Layer, Model
-from tinyrt.bench import models as R
-
-from test_cli import fail, run
 
 LABELS = ["0 lstm 1->96", "1 dense 96->1", "2 gain 1->1"]
 ENGINES = ("c", "onnxruntime", "torch")
@@ -74,7 +73,7 @@ def test_the_instrumented_harness_times_every_layer_and_computes_the_same_output
     assert [len(ns) for ns in t["call_ns"]] == [10] * 6 and min(min(ns) for ns in t["call_ns"]) >= 0
     plain = harness.time(model, 640, 64, 1, profile="portable")
     assert t["checksum"] == pytest.approx(plain["checksum"], abs=1e-5)
-    assert "TRT_PROF_BEGIN(1); /* layer 1: residual */" in generate(model).source
+    assert "TRT_PROF_BEGIN(1); /* layer 1: residual, 8 -> 8 */" in generate(model).source
 
 
 def test_onnx_nodes_carry_their_layer_and_every_layer_is_accounted_for(result):

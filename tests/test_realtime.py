@@ -1,9 +1,9 @@
 """Real-time safety: no heap, no locks, no I/O inside process, for every layer type."""
 import pytest
 
+from test_c_engine import MODELS
 from tinyrt.backends.c import CCode
 from tinyrt.backends.c import harness as H
-from test_c_engine import MODELS
 
 
 @pytest.mark.parametrize("case", sorted(MODELS))
@@ -46,8 +46,10 @@ def test_the_check_catches_a_process_that_allocates():
 
 
 def test_the_check_catches_locks_and_io():
-    code = _bad_code("        pthread_mutex_lock(&lock); s->last = in[t]; pthread_mutex_unlock(&lock); fprintf(stderr, \"%d\", t);",
-                     "#include <pthread.h>\n#include <stdio.h>\nstatic pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;")
+    code = _bad_code("        pthread_mutex_lock(&lock); s->last = in[t]; pthread_mutex_unlock(&lock); "
+                     "fprintf(stderr, \"%d\", t);",
+                     "#include <pthread.h>\n#include <stdio.h>\n"
+                     "static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;")
     code.source = code.source.replace('#include "bad.h"', '#define _POSIX_C_SOURCE 200809L\n#include "bad.h"')
     report = H.check_code(code, frames=64, block=16)
     assert report["lock_calls"] == 64 and not report["passed"]

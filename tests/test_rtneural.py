@@ -8,8 +8,8 @@ import torch
 import tinyrt
 from tinyrt import FormatError, Layer, Model, UnsupportedError
 from tinyrt.backends.rtneural import to_rtneural
-from tinyrt.frontends.rtneural import from_rtneural
 from tinyrt.bench import models as rnd
+from tinyrt.frontends.rtneural import from_rtneural
 
 torch.manual_seed(0)
 

@@ -7,10 +7,10 @@ from torch import nn
 
 import tinyrt
 from tinyrt.backends.torch import TorchBackend, TorchModel, export, to_torch
+from tinyrt.bench import models as rnd
 from tinyrt.errors import InputError, ModelError, UnsupportedError
 from tinyrt.frontends.torch import from_torch
 from tinyrt.ir import Model
-from tinyrt.bench import models as rnd
 
 torch.manual_seed(0)
 

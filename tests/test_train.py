@@ -11,8 +11,17 @@ import torch
 
 from tinyrt import backend
 from tinyrt.errors import FormatError, InputError
-from tinyrt.train import (Config, config_from_dict, esr, evaluate, load_config, pair_metrics, pre_emphasis,
-                          train, verdict)
+from tinyrt.train import (
+    Config,
+    config_from_dict,
+    esr,
+    evaluate,
+    load_config,
+    pair_metrics,
+    pre_emphasis,
+    train,
+    verdict,
+)
 from tinyrt.train.losses import dc_loss, esr_loss, stft_loss
 
 SR = 16000

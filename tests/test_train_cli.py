@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 
 import tinyrt
+from test_cli import fail, run
 from tinyrt.audio import write_wav
 from tinyrt.data import write_example_data
-
-from test_cli import fail, run
 
 SR = 16000
 

@@ -4,9 +4,9 @@ import sys
 import numpy as np
 import pytest
 
-from tinyrt.errors import InputError
 from tinyrt.backends.verify import audio_signal, random_splits, signal_frames, verify
 from tinyrt.bench import models as R
+from tinyrt.errors import InputError
 
 
 def test_verify_reports_every_engine():

@@ -9,12 +9,11 @@ import math
 import numpy as np
 import pytest
 
+from test_cli import fail, run
 from tinyrt.bench.zoo import BLOCKS, DEFAULT_ENGINES, bench_zoo, block, parse_blocks, run_calls, zoo_table
 from tinyrt.bench.zoo_blocks import EPS_PERIOD, input_frames, layer_norm
 from tinyrt.errors import InputError, UnsupportedError
 from tinyrt.ir.layers import ACTIVATIONS
-
-from test_cli import fail, run
 
 SMALL = ["matvec:in=8,out=5", "matvec_int8:in=16,out=6", "matvec_sparse:in=20,out=12,density=0.3",
          "conv1d:channels=4,kernel=3,dilation=2,groups=2", "lstm:input=2,hidden=5", "gru:input=1,hidden=6",

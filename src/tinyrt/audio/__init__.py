@@ -1,7 +1,7 @@
 """Audio: file input/output, resampling, alignment of clean/processed pairs, metrics, plots, and features.
 
 The feature functions (FFT, mel, filters, frame features, the streaming extractor) run the
-hand-written C99 kernels (src/tinyrt/c/trt_fft.h, trt_mel.h, trt_biquad.h, trt_features.h,
+hand-written C99 kernels (src/tinyrt/c/runtime/trt_fft.h, trt_mel.h, trt_biquad.h, trt_features.h,
 trt_frames.h) that a device build includes, compiled once with tinyrt.c.build and loaded with
 ctypes; arguments are checked here, so the C does no checks. Their results are parity-tested
 against NumPy/SciPy.

@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 
-from ..c import RUNTIME_DIR
+from ..c import HOST_DIR
 from ..c.build import build, flags_for
 from ..errors import BuildError, InputError
 
@@ -67,9 +67,9 @@ def library():
     return _load(_current["profile"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(profile: str):
-    path = build({"trt_dsp.c": (RUNTIME_DIR / "trt_dsp.c").read_text()}, "libtrt_dsp.so", profile=profile)
+    path = build({"trt_dsp.c": (HOST_DIR / "trt_dsp.c").read_text()}, "libtrt_dsp.so", profile=profile)
     try:
         lib = ctypes.CDLL(str(path))
     except OSError as exc:

@@ -3,7 +3,7 @@
 Profiles: ``portable`` (-O2, no -march: the tested default), ``native`` (-O3 -march=native, FMA
 contraction and 512-bit vectors where the CPU has them: what the benchmark uses and prints) and
 ``sanitize`` (AddressSanitizer and UndefinedBehaviorSanitizer). Every profile compiles with
--std=c99 -Wall -Wextra -Werror; all but sanitize drop floating-point trap semantics
+-std=c99 -Wall -Wextra -Werror -pedantic; all but sanitize drop floating-point trap semantics
 (-fno-trapping-math: the engine never reads FP exception flags) so the activation clamps vectorise.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 from ..errors import BuildError
-from . import RUNTIME_DIR, runtime_headers
+from . import HOST_DIR, runtime_headers
 
-WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
+WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 PROFILES = {
     "portable": WARNINGS + ["-O2", "-fno-trapping-math"],
     "native": WARNINGS + ["-O3", "-march=native", "-ffp-contract=fast", "-fno-trapping-math"]
@@ -46,7 +46,7 @@ def compiler() -> str:
     return cc
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiler_version(cc: str) -> str:
     """Return the first line of the compiler's --version output."""
     out = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False)
@@ -66,7 +66,7 @@ def build(files: dict, output: str, *, kind: str = "shared", profile: str = "por
 
     ``files`` maps file names to text; every ``.c`` among them is compiled. ``kind`` is
     ``shared`` (a shared library for ctypes), ``executable`` or ``object`` (one .c file). With ``with_harness`` the
-    runtime's trt_harness.c is compiled in as the program's main.
+    host harness trt_harness.c (c/host/) is compiled in as the program's main.
     """
     cc = compiler()
     flags = flags_for(profile) + list(extra_flags)
@@ -76,7 +76,7 @@ def build(files: dict, output: str, *, kind: str = "shared", profile: str = "por
         flags += ["-c"]
     sources = dict(files)
     if with_harness:
-        sources["trt_harness.c"] = (RUNTIME_DIR / "trt_harness.c").read_text()
+        sources["trt_harness.c"] = (HOST_DIR / "trt_harness.c").read_text()
     key = hashlib.sha256(json.dumps([sorted(sources.items()), sorted(runtime_headers().items()), flags,
                                      compiler_version(cc), kind, output]).encode()).hexdigest()[:20]
     final = cache_root() / key

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..backends.c import c_identifier
 from ..backends.c.processor import generate_processor
-from ..c import runtime_headers
+from ..c import included_headers
 from ..errors import InputError
 from . import Deployment
 
@@ -36,9 +36,9 @@ BELA_FLAGS = ("-mcpu=cortex-a8", "-mfpu=neon", "-mfloat-abi=hard", "-O3", "-ffp-
 GUI_FIXED = ("clean", "effect", "variant", "on", "input_gain", "output_gain")
 
 
-def _runtime_files() -> dict:
-    """Return {name: text} of the runtime headers the project ships (the one place that picks them)."""
-    return runtime_headers()
+def _with_headers(files: dict) -> dict:
+    """Return files plus the runtime headers their C includes (the one place that picks them)."""
+    return {**included_headers(*files.values()), **files}
 
 
 def variants(models) -> tuple:
@@ -392,11 +392,11 @@ def deploy(models: list, out: Path, *, name: str = "tinyrt_pedal", build: bool =
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; give a folder to deploy into.")
     blocks, groups = variants(models)
-    files = dict(_runtime_files())
-    files.update(code.files())
+    files = dict(code.files())
     files.update({"tinyrt_bela.h": _glue_header(), "tinyrt_bela.c": _glue_source(code.name),
                   "render.cpp": _render(code, blocks, groups), "sketch.js": _sketch(code, models, blocks, groups),
                   "bela-build.mk": _build_snippet(project)})
+    files = _with_headers(files)
     out.mkdir(parents=True, exist_ok=True)
     for fname, text in files.items():
         (out / fname).write_text(text)

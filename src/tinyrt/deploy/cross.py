@@ -34,9 +34,9 @@ def harness_source() -> str:
     return (Path(folder) / HARNESS).read_text()
 
 
-def runtime_files(code=None) -> dict:
-    """Return {name: text} of the runtime headers a bundle ships (every one today; ``code`` is for later)."""
-    return runtime.runtime_headers()
+def with_headers(files: dict) -> dict:
+    """Return files plus the runtime headers their C includes (directly or through each other)."""
+    return {**runtime.included_headers(*files.values()), **files}
 
 
 def harness_name(code) -> str:
@@ -143,10 +143,10 @@ def _deploy(target: str, models: list, out: Path, build: bool = True, static: bo
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; give a folder to deploy into.")
     out.mkdir(parents=True, exist_ok=True)
-    files = dict(runtime_files())
-    files[HARNESS] = harness_source()
+    files = {HARNESS: harness_source()}
     for code in codes:
         files.update(code.files())
+    files = with_headers(files)
     for file_name, text in files.items():
         (out / file_name).write_text(text)
     (out / "README.txt").write_text(_readme(arch, idents, static))

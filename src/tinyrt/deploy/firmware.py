@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backends.c import c_identifier, generate
-from ..c import runtime_headers
+from ..c import included_headers, runtime_headers
 from ..c.cross import TOOLCHAINS, toolchain
 from ..errors import BuildError, InputError
 from . import Deployment
@@ -64,9 +64,9 @@ def qemu_command(target: str, elf) -> list:
             "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
 
 
-def _runtime_files() -> dict:
-    """Return {name: text} of the runtime headers the firmware ships (the one place that picks them)."""
-    return runtime_headers()
+def _with_headers(files: dict) -> dict:
+    """Return files plus the runtime headers their C includes (the one place that picks them)."""
+    return {**included_headers(*files.values()), **files}
 
 
 def signal_of(model, frames: int = SIGNAL_FRAMES) -> np.ndarray:
@@ -366,7 +366,7 @@ def deploy(models: list, out: Path, *, target: str = "cortex-m4", name: str = "f
     if flash <= 0 or ram <= 0 or frames < 1:
         raise InputError("--flash, --ram and the signal length must be positive numbers of bytes and frames.")
     idents = [c_identifier(m.name) for m in models]
-    taken = {"main", "startup", "signals", "semihost", "firmware"} | {n[:-2] for n in _runtime_files()}
+    taken = {"main", "startup", "signals", "semihost", "firmware"} | {n[:-2] for n in runtime_headers()}
     clash = sorted({i for i in idents if idents.count(i) > 1 or i in taken})
     if clash:
         raise InputError(f"two parts of the firmware would both be named '{clash[0]}' in C; rename a model "
@@ -375,13 +375,14 @@ def deploy(models: list, out: Path, *, target: str = "cortex-m4", name: str = "f
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file; give a folder to deploy into.")
     out.mkdir(parents=True, exist_ok=True)
-    files = dict(_runtime_files())
+    files = {}
     for model, ident in zip(models, idents):
         files.update(generate(model, ident, **codegen_options).files())
     files.update({"startup.c": STARTUP, "semihost.h": SEMIHOST_H, "main.c": _main(idents),
                   "signals.h": _signals_header(idents, models, frames), "signals.c": _signals(models, idents, frames),
                   "firmware.ld": _linker_script(board, flash, ram, target)})
     objects = ["startup.o", "main.o", "signals.o"] + [f"{i}.o" for i in idents]
+    files = _with_headers(files)
     files["Makefile"] = _makefile(target, objects)
     for fname, text in files.items():
         (out / fname).write_text(text)

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...version import __version__
 from ...c import RUNTIME_DIR
 from ...errors import InputError, ModelError, UnsupportedError
 from ...ir.reference_classic import join64
+from ...version import __version__
 from .classic import FEATURES, int16_scale
 from .density import DENSITY_LAYERS, density_api, density_step
 from .knn import KNN_LAYERS, knn_step
-from .trees import Q_MAX, c_array, c_double, c_float
+from .trees import Q_MAX, c_array, c_double, c_float, weight_note, wrap_call
 
 CHAIN_LAYERS = ("scaler", "linear", "gaussian_nb", "activation", *DENSITY_LAYERS, *KNN_LAYERS)
 ACTIVATIONS = {"identity": "IDENTITY", "relu": "RELU", "tanh": "TANH", "sigmoid": "LOGISTIC", "softmax": "SOFTMAX"}
@@ -96,7 +96,7 @@ def _tables(ident: str, spec: ChainSpec) -> tuple:
     def table(layer, k, key):
         name = f"{ident}_l{k}_{key}"
         values = join64(layer.weights[key], layer.weights[f"{key}_lo"]).ravel()
-        arrays.append(c_array("double", name, [c_double(v) for v in values], 4))
+        arrays.append(c_array("double", name, [c_double(v) for v in values], 4, weight_note(layer, key, f"layer {k}")))
         return name
 
     for k, layer in enumerate(spec.layers):
@@ -113,7 +113,8 @@ def _tables(ident: str, spec: ChainSpec) -> tuple:
         elif layer.type in DENSITY_LAYERS:
             steps.append(density_step(layer, k, table, cur, n, other))
         elif layer.type in KNN_LAYERS:
-            text, block = knn_step(f"{ident}_l{k}", layer, lambda key, layer=layer, k=k: table(layer, k, key), cur, other)
+            text, block = knn_step(f"{ident}_l{k}", layer, lambda key, layer=layer, k=k: table(layer, k, key),
+                                   cur, other)
             arrays.append(text)
             steps.append(block)
         else:
@@ -153,7 +154,8 @@ def _api(ident: str, spec: ChainSpec) -> str:
     fns.append(f"/* Return the predicted class index (0..{up}_N_CLASSES-1), as scikit-learn's predict. */\n"
                f"static inline int {ident}_predict({x})\n{{\n{raw}    return {decide};\n}}\n")
     if proba != "none":
-        body = {"raw": f"    int k;\n{raw}    for (k = 0; k < {up}_N_CLASSES; k++)\n        proba[k] = (float)raw[k];\n",
+        body = {"raw": f"    int k;\n{raw}    for (k = 0; k < {up}_N_CLASSES; k++)\n"
+                       f"        proba[k] = (float)raw[k];\n",
                 "binary_raw": f"{raw}    proba[0] = (float)(1.0 - raw[0]);\n    proba[1] = (float)raw[0];\n",
                 "logistic": f"{raw}    trt_classic_proba_logistic(raw[0], proba);\n",
                 "softmax": f"{raw}    trt_classic_proba_softmax(raw, {up}_N_CLASSES, proba);\n",
@@ -173,14 +175,21 @@ def chain_header(ident: str, spec: ChainSpec) -> str:
     up, info = ident.upper(), spec.info
     arrays, steps, width = _tables(ident, spec)
     if spec.scale is not None:
-        arrays += c_array("float", f"{ident}_scale", [c_float(v) for v in spec.scale])
+        arrays += c_array("float", f"{ident}_scale", [c_float(v) for v in spec.scale], 12,
+                          "int16 features: x_q = round(x * scale), per feature")
         load = f"trt_classic_dequantize(x, {ident}_scale, {up}_N_FEATURES, a);"
     else:
         load = f"for (i = 0; i < {up}_N_FEATURES; i++)\n        a[i] = (double)x[i];"
     x = "const float *x" if spec.scale is None else "const int16_t *x"
-    body = "\n    ".join([load, *steps])
-    runtime = "\n".join((RUNTIME_DIR / h).read_text() for h in ("trt_common.h", "trt_classic.h", "trt_density.h", "trt_knn.h"))
+    body = "\n    ".join([load, *(wrap_call(step, 4) for step in steps)])
+    api = _api(ident, spec)
+    uses = {"trt_density.h": ("trt_density_", "TRT_GMM_"), "trt_knn.h": ("trt_knn_", "TRT_KNN_")}
+    needed = ["trt_common.h", "trt_classic.h"] + [h for h, names in uses.items()
+                                                  if any(n in body + api for n in names)]
+    runtime = "\n".join((RUNTIME_DIR / h).read_text() for h in needed)
     runtime = runtime.replace('#include "trt_common.h"', "/* trt_common.h: above */")
+    # every step but an activation writes buffer b first; a chain of activations alone never touches it
+    unused_b = "" if any(layer.type != "activation" for layer in spec.layers) else "\n    (void)b;"
     classes = ""
     if info["classes"] is not None:
         labels = ", ".join(f"{i}: {str(repr(c)).replace('*/', '* /')}" for i, c in enumerate(info["classes"]))
@@ -209,11 +218,10 @@ static inline void {ident}_raw({x}, double *raw)
 {{
     double a[{width}], b[{width}];
     int i;
-    {body}
-    (void)b;
+    {body}{unused_b}
 }}
 
-{_api(ident, spec)}
+{api}
 #endif /* {up}_H */
 """
 
@@ -227,7 +235,8 @@ def emit_classic_layer(writer, layer, tag: str, src: str, n_in: int, dst) -> str
     for key in keys:
         values = join64(layer.weights[key], layer.weights[f"{key}_lo"]).ravel()
         names.append(f"{tag}_{key}")
-        writer.consts.append(c_array("double", names[-1], [c_double(v) for v in values], 4))
+        writer.consts.append(c_array("double", names[-1], [c_double(v) for v in values], 4,
+                                     weight_note(layer, key, "layer " + tag[1:].replace("_", "."))))
     writer.includes.add("trt_classic.h")
     writer.locals += [f"double {tag}_in[{n_in}];", f"double {tag}_out[{n_out}];", f"int {tag}_i;"]
     if layer.type == "scaler":

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...version import __version__
 from ...c import RUNTIME_DIR
 from ...errors import InputError, ModelError, UnsupportedError
+from ...version import __version__
 from .trees import TreeTables, c_struct, c_tables, default_scale, inline_trees, quantized_thresholds, tree_tables
 
 FORMS = ("nodes", "inline")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ...c.build import WARNINGS, build, cache_root, section_sizes
+from ...errors import BuildError, InputError, UnsupportedError
 from .chain import chain_header, chain_spec, is_chain
 from .classic import ClassicSpec, header, spec_for
 from .codegen import c_identifier
-from ...c.build import WARNINGS, build, cache_root, section_sizes
-from ...errors import BuildError, InputError, UnsupportedError
 
 CORTEX_M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-Os"]
 PTR, INT = ctypes.c_void_p, ctypes.c_int
@@ -230,7 +230,7 @@ def export(model, path, name: str | None = None, features: str = "float32", form
 
 
 def cross_compile(files: dict, cc: str, flags: list) -> Path:
-    """Return the object compiled from the one .c file in files by a cross compiler (C99, -Wall -Wextra -Werror).
+    """Return the object compiled from the one .c file in files by a cross compiler (build.WARNINGS: C99, pedantic).
 
     Objects are cached by content in tinyrt's build cache, like tinyrt.c.build.build.
     """

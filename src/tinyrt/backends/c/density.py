@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from ...ir.reference_classic import join64
-from .trees import c_array, c_double
+from .trees import c_array, c_double, weight_note
 
 DENSITY_LAYERS = ("mahalanobis", "gaussian_mixture")
 GMM_KINDS = {"full": "TRT_GMM_FULL", "tied": "TRT_GMM_TIED", "diag": "TRT_GMM_DIAG", "spherical": "TRT_GMM_SPHERICAL"}
@@ -26,7 +26,7 @@ def density_step(layer, k: int, table, cur: str, n: int, other: str) -> str:
         return f"{other}[0] = trt_density_mahalanobis({table(layer, k, 'location')}, " \
                f"{table(layer, k, 'precision')}, {cur}, {n});"
     p = layer.params
-    names = [table(layer, k, key) if key else "0" for key in GMM_TABLES[p["covariance"]]]
+    names = [table(layer, k, key) if key else "NULL" for key in GMM_TABLES[p["covariance"]]]
     names += [table(layer, k, "log_det"), table(layer, k, "log_weights")]
     c = c_double(p["features"] * math.log(2 * math.pi))  # scikit-learn's n_features * math.log(2 * math.pi)
     return f"trt_density_gmm({GMM_KINDS[p['covariance']]}, {', '.join(names)}, {c}, {cur}, {n}, " \
@@ -57,12 +57,14 @@ def density_api(ident: str, spec, x: str, raw: str) -> list:
 
 
 def emit_density_layer(writer, layer, tag: str, src: str, n_in: int, dst) -> str:
-    """Write a mahalanobis or gaussian_mixture layer into a generated model file (codegen's writer); return its output."""
+    """Write a mahalanobis or gaussian_mixture layer into a generated model file (codegen's writer); return its
+    output."""
     n_out = layer.out_features
 
     def table(layer, k, key):
         values = join64(layer.weights[key], layer.weights[f"{key}_lo"]).ravel()
-        writer.consts.append(c_array("double", f"{tag}_{key}", [c_double(v) for v in values], 4))
+        writer.consts.append(c_array("double", f"{tag}_{key}", [c_double(v) for v in values], 4,
+                                     weight_note(layer, key, "layer " + tag[1:].replace("_", "."))))
         return f"{tag}_{key}"
 
     writer.includes.add("trt_density.h")

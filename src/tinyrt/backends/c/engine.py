@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...c import included_headers
 from ...c.build import build
-from ...c import runtime_headers
 from ...errors import BuildError
 from ..base import Backend
 from .codegen import CCode, generate
@@ -60,9 +60,9 @@ class CBackend(Backend):
 
 def export(model, path: Path, *, name: str | None = None, activations: str = "precise",
            weights: str = "float32") -> Path:
-    """Write `<name>.h`, `<name>.c` and the runtime headers they need into folder `path`; return it."""
+    """Write `<name>.h`, `<name>.c` and the runtime headers they include (transitively) into folder `path`."""
     code = generate(model, name, activations, weights)
     path.mkdir(parents=True, exist_ok=True)
-    for fname, text in {**runtime_headers(), **code.files()}.items():
+    for fname, text in {**included_headers(*code.files().values()), **code.files()}.items():
         (path / fname).write_text(text)
     return path

@@ -9,7 +9,7 @@ searches it with a stack of the tree's depth, a compile-time constant.
 from __future__ import annotations
 
 from ...ir.reference_classic import join64
-from .trees import c_array, c_double
+from .trees import c_array, c_double, weight_note, wrap_call
 
 KNN_LAYERS = ("knn",)
 KNN_METRICS = {"euclidean_gemm": "TRT_KNN_EUCLIDEAN_GEMM", "euclidean": "TRT_KNN_EUCLIDEAN",
@@ -23,24 +23,33 @@ def knn_step(prefix: str, layer, table, cur: str, other: str) -> tuple:
     """
     p, w = layer.params, layer.weights
     labels = f"{prefix}_labels"
-    arrays = c_array("int32_t", labels, [str(int(v)) for v in w["labels"]], 16)
+    arrays = c_array("int32_t", labels, [str(int(v)) for v in w["labels"]], 16,
+                     f"knn labels ({p['samples']}): the class index of each training row")
     k = p["neighbors"]
     head = f"{{\n        double dist[{k}], w[{k}];\n        int32_t index[{k}];\n"
-    metric = f"{KNN_METRICS[p['metric']]}, {c_double(p['p'])}, {int(p['weights'] == 'distance')}"
+    weighted = "TRT_KNN_DISTANCE" if p["weights"] == "distance" else "TRT_KNN_UNIFORM"
+    metric = f"{KNN_METRICS[p['metric']]}, {c_double(p['p'])}, {weighted}"
     if p["tree"] == "none":
         train, norms = table("train"), table("norms")
-        return arrays, (f"{head}        trt_knn_votes({metric}, {train}, {norms}, {labels}, {p['samples']}, "
-                        f"{p['features']}, {k}, {p['classes']}, {cur}, dist, index, w, {other});\n    }}")
-    for key in ("tree_index", "tree_nodes"):
-        arrays += c_array("int32_t", f"{prefix}_{key}", [str(int(v)) for v in w[key].ravel()], 16)
+        call = (f"trt_knn_votes({metric}, {train}, {norms}, {labels}, {p['samples']}, {p['features']}, {k}, "
+                f"{p['classes']}, {cur}, dist, index, w, {other});")
+        return arrays, f"{head}        {wrap_call(call, 8)}\n    }}"
+    notes = {"tree_index": "the training rows in the fitted tree's order",
+             "tree_nodes": "start, end, is_leaf of each tree node"}
+    for key, note in notes.items():
+        shape, order = " x ".join(str(n) for n in w[key].shape), ", row-major" if w[key].ndim > 1 else ""
+        arrays += c_array("int32_t", f"{prefix}_{key}", [str(int(v)) for v in w[key].ravel()], 16,
+                          f"knn {key} ({shape}): {note}{order}")
     ball = p["tree"] == "ball_tree"
     train, bounds = table("train"), table("tree_bounds")
-    radius = table("tree_radius") if ball else "0"
+    radius = table("tree_radius") if ball else "NULL"
     depth = (p["nodes"] + 1).bit_length() - 1
+    kind = "TRT_KNN_BALL_TREE" if ball else "TRT_KNN_KD_TREE"
+    call = (f"trt_knn_tree_votes({metric}, {kind}, {train}, {prefix}_tree_index, {prefix}_tree_nodes, {bounds}, "
+            f"{radius}, {p['nodes']}, {labels}, {p['features']}, {k}, {p['classes']}, {cur}, dist, index, w, "
+            f"stack_node, stack_lb, {other});")
     return arrays, (f"{head}        int32_t stack_node[{depth}];\n        double stack_lb[{depth}];\n"
-                    f"        trt_knn_tree_votes({metric}, {int(ball)}, {train}, {prefix}_tree_index, "
-                    f"{prefix}_tree_nodes, {bounds}, {radius}, {p['nodes']}, {labels}, {p['features']}, {k}, "
-                    f"{p['classes']}, {cur}, dist, index, w, stack_node, stack_lb, {other});\n    }}")
+                    f"        {wrap_call(call, 8)}\n    }}")
 
 
 def emit_knn_layer(writer, layer, tag: str, src: str, n_in: int, dst) -> str:
@@ -49,7 +58,8 @@ def emit_knn_layer(writer, layer, tag: str, src: str, n_in: int, dst) -> str:
 
     def table(key):
         values = join64(layer.weights[key], layer.weights[f"{key}_lo"]).ravel()
-        writer.consts.append(c_array("double", f"{tag}_{key}", [c_double(v) for v in values], 4))
+        writer.consts.append(c_array("double", f"{tag}_{key}", [c_double(v) for v in values], 4,
+                                     weight_note(layer, key, "layer " + tag[1:].replace("_", "."))))
         return f"{tag}_{key}"
 
     writer.includes.add("trt_knn.h")

@@ -20,10 +20,10 @@ import zlib
 
 import numpy as np
 
-from .classic import FEATURES, PREDICT, PROBA, REGRESSION, ClassicSpec
-from .trees import TreeTables
 from ...c.build import build
 from ...errors import BuildError, FormatError, UnsupportedError
+from .classic import FEATURES, PREDICT, PROBA, REGRESSION, ClassicSpec
+from .trees import TreeTables
 
 MAGIC, VERSION, HEADER = b"TRTT", 1, 64
 MAX_DEPTH = 64  # TRT_TREES_MAX_DEPTH
@@ -172,7 +172,7 @@ int trt_loader_run(const void *buf, size_t len, const void *x, int n, double *ra
 """
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _loader():
     path = build({"trt_loader.c": LOADER}, "libtrt_loader.so")
     try:

@@ -6,6 +6,8 @@ Inline form: one if/else function per tree returning its leaf row.
 """
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,39 +137,80 @@ def c_double(v) -> str:
     return text if any(c in text for c in ".en") else text + ".0"
 
 
-def c_array(ctype: str, ident: str, items: list, per_line: int = 12) -> str:
-    """Return a static const C array definition of already formatted items."""
+def c_comment(text: str, width: int = 100) -> str:
+    """Return text as a C comment of lines up to width characters (text must not contain a comment end)."""
+    lines = textwrap.wrap(text, width - 3)
+    return "/* " + "\n * ".join(lines) + " */\n"
+
+
+def wrap_call(statement: str, indent: int, width: int = 100) -> str:
+    """Return a one-line C call statement wrapped after commas, continuation lines under its first argument.
+
+    ``indent`` is the column the statement starts at; a trailing comment stays on the last line, and a
+    statement already on several lines is left as it is.
+    """
+    code, _, comment = statement.partition(" /* ")
+    if indent + len(code) <= width or "(" not in code or "\n" in statement:
+        return statement
+    head = code[:code.index("(") + 1]
+    pieces = re.split(r"(?<=,) ", code[len(head):])
+    lines, line, column = [], head + pieces[0], indent + len(head) + len(pieces[0])
+    for piece in pieces[1:]:
+        if column + 1 + len(piece) > width:
+            lines.append(line)
+            line, column = " " * (indent + len(head)) + piece, indent + len(head) + len(piece)
+        else:
+            line, column = f"{line} {piece}", column + 1 + len(piece)
+    lines.append(line + (f" /* {comment}" if comment else ""))
+    return "\n".join(lines)
+
+
+def c_array(ctype: str, ident: str, items: list, per_line: int = 12, note: str = "") -> str:
+    """Return a static const C array definition of already formatted items, under a comment when note is given."""
     rows = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
-    return f"static const {ctype} {ident}[{len(items)}] = {{\n    " + ",\n    ".join(rows) + "\n};\n"
+    comment = c_comment(note) if note else ""
+    return f"{comment}static const {ctype} {ident}[{len(items)}] = {{\n    " + ",\n    ".join(rows) + "\n};\n"
+
+
+def weight_note(layer, key: str, where: str) -> str:
+    """Return the comment of a float64 table made from IR tensors key and key_lo: where, layer type, key, shape."""
+    shape = layer.weights[key].shape
+    order = ", row-major" if len(shape) > 1 else ""
+    return f"{where} {layer.type} {key} + {key}_lo ({' x '.join(str(n) for n in shape)}) joined to float64{order}"
 
 
 def c_tables(prefix: str, tables: TreeTables, threshold_q=None, scale=None, nodes: bool = True) -> tuple:
     """Return (C array definitions, {struct field: C expression}) for a model's tables."""
     text, fields = [], {}
+    splits, rows = tables.n_splits, len(tables.leaf_values)
+    unused = f"{splits} split nodes, then {rows} zeros for the leaf rows"
 
-    def add(field, ctype, items, per_line=12):
-        text.append(c_array(ctype, f"{prefix}_{field}", items, per_line))
+    def add(field, ctype, items, note, per_line=12):
+        text.append(c_array(ctype, f"{prefix}_{field}", items, per_line, note))
         fields[field] = f"{prefix}_{field}"
 
     if nodes:
         threshold, feature, children = tables.node_arrays(threshold_q)
         if threshold_q is None:
-            add("threshold", "float", [c_float(v) for v in threshold])
+            add("threshold", "float", [c_float(v) for v in threshold],
+                f"x[feature] <= threshold goes left; {unused}")
         else:
-            add("threshold_q", "int16_t", [str(int(v)) for v in threshold])
-        if tables.n_features <= 256:
-            add("feature8", "uint8_t", [str(int(v)) for v in feature])
-        else:
-            add("feature", "uint16_t", [str(int(v)) for v in feature])
-        add("children", "int16_t", [str(int(v)) for v in children])
-        add("roots", "int16_t", [str(int(v)) for v in tables.roots])
+            add("threshold_q", "int16_t", [str(int(v)) for v in threshold],
+                f"x_q[feature] <= threshold_q goes left; {unused}")
+        kind = ("feature8", "uint8_t") if tables.n_features <= 256 else ("feature", "uint16_t")
+        add(*kind, [str(int(v)) for v in feature], f"the feature each split tests; {unused}")
+        add("children", "int16_t", [str(int(v)) for v in children],
+            f"left, right child of the {splits} split nodes, then of the {rows} leaf rows (leaf row r is node "
+            f"{splits} + r, its own child)")
+        add("roots", "int16_t", [str(int(v)) for v in tables.roots], "first node of each tree")
     if scale is not None:
-        add("scale", "float", [c_float(v) for v in scale])
+        add("scale", "float", [c_float(v) for v in scale], "int16 features: x_q = round(x * scale), per feature")
     if tables.outputs.any():
-        add("outputs", "uint16_t", [str(int(v)) for v in tables.outputs])
-    add("leaf_values", "double", [c_double(v) for v in tables.leaf_values.ravel()], 4)
+        add("outputs", "uint16_t", [str(int(v)) for v in tables.outputs], "first output column of each tree")
+    add("leaf_values", "double", [c_double(v) for v in tables.leaf_values.ravel()],
+        f"the {rows} distinct leaf rows, {tables.leaf_width} float64 values each", 4)
     if tables.bias.any():
-        add("bias", "double", [c_double(v) for v in tables.bias], 4)
+        add("bias", "double", [c_double(v) for v in tables.bias], "float64 starting value of each output", 4)
     return "".join(text), fields
 
 
@@ -184,7 +227,8 @@ def c_struct(ident: str, tables: TreeTables, fields: dict, *, predict: str = "va
         "combine": combine, "predict": predict, "proba": proba, "denominator": c_double(tables.denominator),
         "offset": c_double(offset), "proba_scale": c_double(proba_scale), **fields}
     body = ",\n    ".join(f".{k} = {v}" for k, v in values.items())
-    return f"static const trt_trees {ident} = {{\n    {body}\n}};\n"
+    return f"/* the model as trt_trees.h walks it: counts, kinds and the tables above */\n" \
+           f"static const trt_trees {ident} = {{\n    {body}\n}};\n"
 
 
 def inline_trees(prefix: str, tables: TreeTables, threshold_q=None) -> str:

@@ -77,7 +77,8 @@ static inline double trt_density_gmm_quad(int kind, const double *w0, const doub
 }
 
 /* GaussianMixture's weighted log probability of each of n_comp components for n features.
- * full: w0 prec_chol (n_comp, n, n), w1 mean_prec (n_comp, n); tied: w0 prec_chol (n, n), w1 as full;
+ * full: w0 prec_chol (n_comp, n, n), w1 mean_prec (n_comp, n), w2 NULL; tied: w0 prec_chol (n, n),
+ * w1 and w2 as full;
  * diag: w0 prec (n_comp, n), w1 mean_prec (n_comp, n), w2 mean_quad (n_comp);
  * spherical: w0 prec (n_comp), w1 means (n_comp, n), w2 mean_quad (n_comp). c = n * log(2 pi). */
 static inline void trt_density_gmm(int kind, const double *w0, const double *w1, const double *w2,

@@ -3,9 +3,9 @@
  * With a = W_ih x + b_ih and q = W_hh h + b_hh, gates in the order (r, z, n):
  *   r = sigmoid(a_r + q_r);  z = sigmoid(a_z + q_z);  n = tanh(a_n + r * q_n)
  *   h' = (1 - z) * n + z * h
- * Weights are in the column layout of trt_dense.h (packed bfloat16 with `bf16` set). a and q are
- * caller scratch of 3H floats each. Padded units (zero weights, see trt_lstm.h) stay exactly 0:
- * r = z = 1/2, n = tanh(0) = 0, h' = h / 2.
+ * Weights are in the column layout of trt_dense.h (packed bfloat16 with bf16 = TRT_WEIGHTS_BF16);
+ * b_ih and b_hh may be TRT_NO_BIAS. a and q are caller scratch of 3H floats each. Padded units
+ * (zero weights, see trt_lstm.h) stay exactly 0: r = z = 1/2, n = tanh(0) = 0, h' = h / 2.
  */
 #ifndef TRT_GRU_H
 #define TRT_GRU_H

@@ -3,13 +3,14 @@
  * Column layout ("cols"): a matrix W with G outputs is stored transposed, one row of
  * trt_stride(G, bf16) floats per input k holding W[0..G)[k] and zero padding. Each input adds a
  * scaled row to all outputs, so the work vectorises across outputs with no reassociation.
- * With bf16 set, each row holds uint32 words instead: word (j / 32) * 16 + j % 16 carries two
- * outputs. Output j with j % 32 < 16 is the bfloat16 in the low half (widened by a shift: a
+ * With bf16 = TRT_WEIGHTS_BF16, each row holds uint32 words instead: word (j / 32) * 16 + j % 16
+ * carries two outputs. Output j with j % 32 < 16 is the bfloat16 in the low half (widened by a shift: a
  * bfloat16 is the upper 16 bits of a float32). Output j + 16 is the whole word read as a float32,
  * its upper half chosen so that the word is the float nearest the weight given the lower half;
  * that is as exact as rounding to bfloat16 and costs no instruction to widen.
  *
- * Biases given to trt_matvec_cols hold trt_stride(G, 0) floats, zero padded (NULL: no bias).
+ * Biases given to trt_matvec_cols hold trt_stride(G, TRT_WEIGHTS_F32) floats, zero padded
+ * (TRT_NO_BIAS: none).
  *
  * Row layout ("rows"): W stored as is, w[j * n_in + k]; each output is a dot product computed
  * in TRT_LANES partial sums. Used for few outputs (the dense head of an effect model).
@@ -22,6 +23,9 @@
 #define TRT_DENSE_H
 
 #include "trt_common.h"
+
+/* The `bf16` argument of the column-layout kernels: how the matrix stores its weights. */
+enum { TRT_WEIGHTS_F32 = 0, TRT_WEIGHTS_BF16 = 1 };
 
 /* Row length of a column-layout matrix with G outputs. */
 #define trt_stride(G, bf16) ((bf16) ? ((G) + 31) / 32 * 16 : ((G) + 15) / 16 * 16)
@@ -42,13 +46,14 @@ TRT_INLINE float trt_dot(const float *restrict w, const float *restrict x, int n
 TRT_INLINE float trt_col_weight(const void *w, int k, int j, int G, int bf16)
 {
     if (bf16) {
-        uint32_t word = ((const uint32_t *)w)[(size_t)k * trt_stride(G, 1) + (size_t)(j / 32) * 16 + j % 16];
+        const uint32_t *row = (const uint32_t *)w + (size_t)k * trt_stride(G, TRT_WEIGHTS_BF16);
+        uint32_t word = row[(size_t)(j / 32) * 16 + j % 16];
         uint32_t bits = j % 32 < 16 ? word << 16 : word;
         float f;
         memcpy(&f, &bits, sizeof f);
         return f;
     }
-    return ((const float *)w)[(size_t)k * trt_stride(G, 0) + j];
+    return ((const float *)w)[(size_t)k * trt_stride(G, TRT_WEIGHTS_F32) + j];
 }
 
 #if defined(TRT_PLAIN_C) || !(defined(__GNUC__) || defined(__clang__))
@@ -101,7 +106,7 @@ TRT_INLINE void trt_vacc(trt_vf *acc, const void *w, const float *restrict x, in
     int k, v, b, part;
     for (k = 0; k < n; k++) {
         if (bf16) {
-            const uint32_t *row = (const uint32_t *)w + (size_t)k * trt_stride(G, 1) + c / 2;
+            const uint32_t *row = (const uint32_t *)w + (size_t)k * trt_stride(G, TRT_WEIGHTS_BF16) + c / 2;
             for (b = 0; b * 32 < nv * TRT_VW; b++) {
                 for (part = 0; part < 16 / TRT_VW; part++) {
                     const int lo = (32 * b) / TRT_VW + part, hi = (32 * b + 16) / TRT_VW + part;
@@ -112,7 +117,7 @@ TRT_INLINE void trt_vacc(trt_vf *acc, const void *w, const float *restrict x, in
                 }
             }
         } else {
-            const float *row = (const float *)w + (size_t)k * trt_stride(G, 0) + c;
+            const float *row = (const float *)w + (size_t)k * trt_stride(G, TRT_WEIGHTS_F32) + c;
             for (v = 0; v < nv; v++) {
                 trt_vf wv;
                 memcpy(&wv, row + TRT_VW * v, sizeof wv);
@@ -162,7 +167,7 @@ TRT_INLINE void trt_matvec_cols(float *restrict out, const float *restrict b, co
 TRT_INLINE void trt_dense_cols(const float *restrict wt, const float *restrict b,
                                const float *restrict x, float *restrict y, int n_in, int n_out)
 {
-    trt_matvec_cols(y, b, wt, x, n_in, NULL, NULL, 0, n_out, 0);
+    trt_matvec_cols(y, b, wt, x, n_in, NULL, NULL, 0, n_out, TRT_WEIGHTS_F32);
 }
 
 /* y = W x + b with W in row layout. */

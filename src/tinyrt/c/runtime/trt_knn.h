@@ -29,6 +29,10 @@
 
 /* metrics of trt_knn_votes */
 enum { TRT_KNN_EUCLIDEAN_GEMM = 0, TRT_KNN_EUCLIDEAN = 1, TRT_KNN_MANHATTAN = 2, TRT_KNN_MINKOWSKI = 3 };
+/* the `weighted` argument: every neighbour votes 1, or 1 / distance (scikit-learn's weights=) */
+enum { TRT_KNN_UNIFORM = 0, TRT_KNN_DISTANCE = 1 };
+/* the `ball` argument of trt_knn_tree_votes: the fitted tree is a KD tree or a ball tree */
+enum { TRT_KNN_KD_TREE = 0, TRT_KNN_BALL_TREE = 1 };
 
 /* Offer (v, j) to the max-heap of k (distance, index) pairs; a value >= the top is rejected. */
 static inline void trt_knn_push(double *dist, int32_t *index, int k, double v, int32_t j)
@@ -259,7 +263,7 @@ static inline void trt_knn_votes(int metric, double p, int weighted, const doubl
 }
 
 /* The lower bound of the surrogate distance from x to tree node i, as scikit-learn's min_rdist:
- * KD tree (bounds: lower then upper corners, n_nodes x n each) sum_j ((0.5 d_j)^p) with
+ * KD tree (bounds: lower then upper corners, n_nodes x n each; radius NULL) sum_j ((0.5 d_j)^p) with
  * d_j = (lo - x + |lo - x|) + (x - hi + |x - hi|); ball tree (bounds: centroids, radius) the metric's
  * distance to the centroid minus the radius, floored at 0, as a surrogate distance. */
 static inline double trt_knn_min_rdist(int metric, double p, int ball, const double *bounds, const double *radius,

@@ -23,4 +23,7 @@
  * do not depend on compiler flags) while letting the compiler map the lanes onto SIMD. */
 #define TRT_LANES 8
 
+/* A kernel's bias argument for a layer without bias. */
+#define TRT_NO_BIAS NULL
+
 #endif /* TRT_COMMON_H */

@@ -2,7 +2,8 @@
  *
  * One frame in, one frame out: y[t] = b + sum_k W[:, :, k] x[t - (K-1-k) * d], per group, with
  * x before the first frame taken as zero (left padding of (K-1)*d frames). The previous
- * L = (K-1)*d input frames are the state: a ring buffer hist[L][C_in] and its write position.
+ * L = (K-1)*d input frames are the state: a ring buffer hist[L][C_in] and its write position pos;
+ * with L = 0 (K = 1) there is none, and hist and pos are TRT_NO_HISTORY. b may be TRT_NO_BIAS.
  * Weights are stored as wt[(k * C_in + ci) * out_g + o] = W[g * out_g + o][ci - g * in_g][k]
  * for input channel ci of group g, so each input adds a scaled column to its group's outputs.
  */
@@ -10,6 +11,9 @@
 #define TRT_CONV1D_H
 
 #include "trt_dense.h"
+
+/* hist and pos of a convolution that keeps no past frames (kernel size 1). */
+#define TRT_NO_HISTORY NULL
 
 TRT_INLINE void trt_conv1d_step(const float *restrict wt, const float *restrict b, float *restrict hist,
                                 int *restrict pos, const float *restrict x, float *restrict y,

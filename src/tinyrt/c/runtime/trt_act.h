@@ -6,13 +6,16 @@
  *
  * trt_expf is accurate to about 2 ulp (Cody-Waite reduction, degree-6 Taylor polynomial on
  * |r| <= ln2/2, exponent assembled from bits). tanh and sigmoid are rational approximations
- * (see trt_tanh_pq); functions taking `fast` choose the cheaper, less exact one when it is 1.
- * Callers pass `fast` as a constant, so the choice costs nothing at run time.
+ * (see trt_tanh_pq); functions taking `fast` choose the cheaper, less exact one when it is
+ * TRT_ACT_FAST. Callers pass `fast` as a constant, so the choice costs nothing at run time.
  */
 #ifndef TRT_ACT_H
 #define TRT_ACT_H
 
 #include "trt_common.h"
+
+/* The `fast` argument of tanh, sigmoid and the recurrent gates: which approximation to use. */
+enum { TRT_ACT_PRECISE = 0, TRT_ACT_FAST = 1 };
 
 TRT_INLINE float trt_expf(float x)
 {
@@ -130,7 +133,7 @@ TRT_INLINE void trt_prelu(float *y, const float *x, const float *a, int n_a, int
 TRT_INLINE void trt_silu(float *y, const float *x, int n)
 {
     int i;
-    for (i = 0; i < n; i++) y[i] = x[i] * trt_sigmoidf(x[i], 0);
+    for (i = 0; i < n; i++) y[i] = x[i] * trt_sigmoidf(x[i], TRT_ACT_PRECISE);
 }
 
 TRT_INLINE void trt_gelu(float *y, const float *x, int n)

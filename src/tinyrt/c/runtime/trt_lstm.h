@@ -3,8 +3,8 @@
  * Gates g = W_ih x + b_ih + W_hh h + b_hh in the order (i, f, g, o):
  *   c' = sigmoid(f) * c + sigmoid(i) * tanh(g);   h' = sigmoid(o) * tanh(c')
  * Weights are in the column layout of trt_dense.h (W_ih and W_hh transposed, rows padded; packed
- * bfloat16 with `bf16` set), so the matrix-vector products vectorise across the 4H gates.
- * b is b_ih + b_hh (NULL: no bias). h and c are the caller's state (H floats each); g is
+ * bfloat16 with bf16 = TRT_WEIGHTS_BF16), so the matrix-vector products vectorise across the 4H
+ * gates. b is b_ih + b_hh (TRT_NO_BIAS: none). h and c are the caller's state (H floats each); g is
  * caller-provided scratch of 4H floats. Call with compile-time constant sizes and flags.
  * The code generator pads H to a multiple of 8 units whose weights and biases are zero: such a
  * unit has all gates at 0, so tanh(0) = 0 keeps its c and h exactly 0, and whole vectors work.
