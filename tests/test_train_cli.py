@@ -97,7 +97,7 @@ def test_train_refusals(tmp_path, data):
     typo = tmp_path / "typo.toml"
     typo.write_text('[model]\nhiden = 3\n')
     fail("train", typo, message="unknown key 'hiden'")
-    fail("train", _config(tmp_path / "ok.toml", data), "--minutes", "0", message="--minutes must be positive")
+    fail("train", _config(tmp_path / "ok.toml", data), "--minutes", "0", message="argument --minutes: must be greater than 0")
     # a target that is not a processed version of the clean track
     other = tmp_path / "other.wav"
     write_wav(other, np.random.default_rng(5).uniform(-0.3, 0.3, 16 * SR).astype(np.float32), SR)
@@ -117,7 +117,7 @@ def test_eval_refusals(tmp_path, data):
 
 
 def test_demo_and_eval_argument_refusals(tmp_path, data):
-    fail("demo", "--out", tmp_path / "d", "--minutes", "0", message="--minutes must be positive, got 0")
+    fail("demo", "--out", tmp_path / "d", "--minutes", "0", message="argument --minutes: must be greater than 0, got 0")
     from tinyrt.bench import models as R
     model = R.effect_model(np.random.default_rng(0), "lstm", 4, sample_rate=None)
     path = model.save(tmp_path / "norate.tinyrt")

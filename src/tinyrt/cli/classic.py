@@ -48,8 +48,6 @@ def cmd_features(args) -> int:
             raise InputError(f"{args.input} has {audio.shape[1]} channels; features are computed on mono audio, "
                              f"mix it down first.")
         audio = audio[:, 0]
-    if args.block < 1:
-        raise InputError(f"--block must be at least 1 sample, got {args.block}.")
     names = [f.strip() for f in args.features.split(",") if f.strip()]
     fx = FeatureExtractor(rate, args.n_fft, args.hop, names, n_mels=args.n_mels, fmin=args.fmin, fmax=args.fmax,
                           htk=args.htk)
