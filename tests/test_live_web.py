@@ -5,10 +5,13 @@ checked at the host (its /stats over OSC), not in the page."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +44,18 @@ def _models():
 
 
 @pytest.fixture(scope="module")
-def host():
+def jack():
     with dummy_server(realtime=False) as server:
-        h = live(_models(), "live", osc="127.0.0.1:0", jack_server=server, web="127.0.0.1:0")
-        try:
-            yield h
-        finally:
-            h.stop()
+        yield server
+
+
+@pytest.fixture(scope="module")
+def host(jack):
+    h = live(_models(), "live", osc="127.0.0.1:0", jack_server=jack, web="127.0.0.1:0")
+    try:
+        yield h
+    finally:
+        h.stop()
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +194,34 @@ def test_clicks_on_the_page_change_the_hosts_state_and_the_meters_move(host, bro
     assert not browser.find_element("id", "error").text
 
 
+def test_hostile_model_names_are_shown_as_text(browser):
+    """The host builds with C-safe names; the page server itself takes any name (here a processor whose models
+    keep theirs, and a UDP socket that never answers in place of the host's OSC port)."""
+    import socket
+    from types import SimpleNamespace
+
+    from tinyrt.backends.c.processor import generate_processor
+    from tinyrt.rt.web import start_web
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    fake = SimpleNamespace(build=SimpleNamespace(code=generate_processor(_models(), "live")),
+                           osc=SimpleNamespace(address=silent.getsockname()), alive=lambda: True)
+    server = start_web(fake, "127.0.0.1:0")
+    try:
+        browser.get(server.url)
+        assert _until(lambda: len(browser.find_elements("css selector", "button.effect")) == 2)
+        button = browser.find_elements("css selector", "button.effect")[1]
+        assert button.get_attribute("textContent") == HOSTILE
+        assert not browser.find_elements("css selector", "#effects b, #sliders b")
+        owner = browser.find_element("css selector", '.slider[data-model="2"] .owner')
+        assert owner.get_attribute("textContent") == " · " + HOSTILE
+        assert _until(lambda: browser.find_element("id", "host-line").text == "host: not answering")
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        server.stop()
+        silent.close()
+
+
 GEOMETRY = """
 const w = window.innerWidth, bad = [];
 for (const e of document.querySelectorAll('body *')) {
@@ -254,9 +290,13 @@ def test_websocket_garbage_gets_an_error_reply_is_never_forwarded_and_the_server
         assert _next_non_stats(ws) == {**host.web.controls.state(), "type": "state"}
     assert _until(lambda: host.stats()["controls"] == before + 1, timeout=3.0)
     assert host.web.controls.values["output_gain"] == -3.0 and host.alive() and host.web.alive()
-    # another site's page in the same browser may not open the socket
+    # another site's page in the same browser may not open the socket; a rebound DNS name gets nothing
     with pytest.raises(Exception, match="403|refused|rejected"):
         websockets.connect(url, origin="http://evil.example", open_timeout=5).close()
+    with pytest.raises(urllib.error.HTTPError, match="400"):
+        urllib.request.urlopen(urllib.request.Request(host.web.url, headers={"Host": "evil.example"}), timeout=5)
+    with urllib.request.urlopen(host.web.url, timeout=5) as page:
+        assert page.status == 200 and b"<title>tinyrt live</title>" in page.read()
 
 
 def _next_non_stats(ws):
@@ -264,6 +304,44 @@ def _next_non_stats(ws):
         msg = json.loads(ws.recv(timeout=3))
         if msg["type"] != "stats":
             return msg
+
+
+CLI = "import sys; from tinyrt.cli import main; sys.exit(main())"
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+
+
+def test_the_cli_serves_the_page_until_ctrl_c(tmp_path, jack):
+    path = tmp_path / "m.tinyrt"
+    _models()[0].save(str(path))
+    proc = subprocess.Popen([sys.executable, "-c", CLI, "live", str(path), "--osc", "127.0.0.1:0", "--web",
+                             "127.0.0.1:0", "--jack-server", jack], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=ENV, start_new_session=True)
+    try:
+        out = []
+        for line in proc.stdout:  # the host (a child) is ready when the page's address is printed
+            out.append(line)
+            if "control page at" in line:
+                break
+        assert out and "control page at http://127.0.0.1:" in out[-1], out
+        url = out[-1].split()[-1]
+        with urllib.request.urlopen(url, timeout=5) as page:
+            assert b"tinyrt live" in page.read()
+        with websockets.connect(url.replace("http://", "ws://") + "ws") as ws:
+            assert json.loads(ws.recv())["models"] == [{"name": "amp", "block": 1}]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None or _group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started: the CLI and its host
+            proc.wait()
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def test_binding_another_address_without_the_flag_is_refused_in_one_sentence(tmp_path):
@@ -274,9 +352,8 @@ def test_binding_another_address_without_the_flag_is_refused_in_one_sentence(tmp
     assert text.count(". ") == 0 and text.endswith(".")
     path = tmp_path / "m.tinyrt"
     _models()[0].save(str(path))
-    proc = subprocess.run([sys.executable, "-c", "import sys; from tinyrt.cli import main; sys.exit(main())",
-                           "live", str(path), "--web", "0.0.0.0:8000"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")})
+    proc = subprocess.run([sys.executable, "-c", CLI, "live", str(path), "--web", "0.0.0.0:8000"],
+                          capture_output=True, text=True, timeout=60, env=ENV)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr
     assert lines[0].startswith("tinyrt: error: refusing to serve the control page on 0.0.0.0"), lines

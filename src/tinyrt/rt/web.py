@@ -28,7 +28,8 @@ characters) is answered with ``{"type": "error", "error": sentence}``, logged in
 ``tinyrt.rt.web`` logger and never forwarded; frames over ``MAX_FRAME`` bytes close that socket (code
 1009) and the server keeps serving. The server sends ``{"type": "config"}`` once, ``{"type": "state"}``
 after every change (to every page) and ``{"type": "stats"}`` at ``POLL_HZ``. A WebSocket whose Origin is
-not the page's own (another site open in the same browser) is refused.
+not the page's own (another site open in the same browser) is refused, and so is a request whose Host header
+does not name this machine while the server is bound to it (DNS rebinding).
 """
 from __future__ import annotations
 
@@ -233,7 +234,7 @@ class WebServer:
         self.commands = OscClient(osc_host, osc_port)
         self.poller = OscClient(osc_host, osc_port)
         self.stats: dict | None = None
-        self.stats_time = 0.0
+        self.stats_time = time.monotonic()
         self.rejected: collections.deque = collections.deque(maxlen=100)  # the last rejected messages' replies
         self.forwarded = 0
         self.sockets: set = set()
@@ -339,7 +340,12 @@ class WebServer:
                 self.sockets.discard(ws)
                 task.cancel()
 
-        return Starlette(routes=[Route("/", index), WebSocketRoute("/ws", socket)])
+        from starlette.middleware import Middleware
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+        # bound to this machine: only its own names in the Host header (a DNS-rebinding page gets 400)
+        hosts = ["*"] if not is_loopback(self.bind) else sorted({"localhost", "127.0.0.1", "[::1]", self.bind})
+        return Starlette(routes=[Route("/", index), WebSocketRoute("/ws", socket)],
+                         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
 
     def alive(self) -> bool:
         """Return whether the server thread still runs."""
