@@ -17,6 +17,8 @@ def cmd_live(args) -> int:
                          name=args.name, block=args.block, trace=args.trace, pcm16=args.pcm16)
         print(json.dumps(summary))
         return 0
+    if args.web:
+        return _live_web(args)
     host, _ = split_address(args.osc)
     if not host.startswith("127.") and not args.allow_remote:
         raise InputError(f"refusing to bind OSC to {host}: other machines could control the host; pass "
@@ -34,6 +36,25 @@ def cmd_live(args) -> int:
         return 130
 
 
+def _live_web(args) -> int:
+    """Run the host with the browser control page (rt/web.py) until the host exits or Ctrl-C."""
+    import time
+
+    from ..rt import live
+    host = live(args.models, args.name, osc=args.osc, jack_server=args.jack_server, allow_remote=args.allow_remote,
+                connect=args.connect, rt_priority=args.rt_priority, web=args.web)
+    print(f"tinyrt: live host {host.build.program} (JACK client {host.client_name}), OSC on {host.ready['osc']}; "
+          f"control page at {host.web.url}", flush=True)
+    try:
+        while host.alive() and host.web.alive():
+            time.sleep(0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        code = host.stop()
+    return code or 0
+
+
 def add_parsers(sub) -> None:
     """Add the live verb to the command's subparsers."""
     s = sub.add_parser("live", help="run models live under JACK with OSC control, or render WAV offline",
@@ -42,7 +63,8 @@ def add_parsers(sub) -> None:
     s.add_argument("models", nargs="+", help="model files (.tinyrt or any format tinyrt reads); effect i is model i")
     s.add_argument("--name", default="live", help="processor name: JACK client tinyrt-NAME, OSC /parameter/NAME/..")
     s.add_argument("--osc", default="127.0.0.1:9000", help="OSC UDP address (default 127.0.0.1:9000; port 0: any)")
-    s.add_argument("--allow-remote", action="store_true", help="allow binding OSC to an address other than 127.x")
+    s.add_argument("--allow-remote", action="store_true", help="allow binding OSC or the --web page to an address "
+                                                              "other than this machine's (127.x)")
     s.add_argument("--jack-server", help="JACK server name (default: $JACK_DEFAULT_SERVER or the default server)")
     s.add_argument("--connect", action="store_true", help="connect to the first physical capture/playback ports")
     s.add_argument("--rt-priority", type=int, default=10, help="SCHED_FIFO priority asked for if JACK gave none")
@@ -54,4 +76,6 @@ def add_parsers(sub) -> None:
     s.add_argument("--block", type=int, default=64, help="offline: frames per callback (default 64)")
     s.add_argument("--trace", help="offline: write per-block timing JSON here")
     s.add_argument("--pcm16", action="store_true", help="offline: write 16-bit PCM")
+    s.add_argument("--web", metavar="HOST:PORT", help="also serve the browser control page there (e.g. "
+                                                      "127.0.0.1:8000); needs starlette and uvicorn")
     s.set_defaults(func=cmd_live)

@@ -18,8 +18,9 @@ ir); nothing below imports it. The CLI and the demo sit above it.
 Built so far: ``host`` (the generated C host program: JACK client, OSC thread, offline WAV renderer, the
 control and stats rings of ``trt_ring.h``), ``live`` (``live()`` -> ``LiveHost``, ``render()``), ``osc``
 (a dependency-free OSC codec and client), ``ring`` (the ring's two-thread test program), ``jackd`` (a
-private dummy-driver JACK server for tests and benchmarks). Not yet: the event-triggered classifier
-worker and the browser page.
+private dummy-driver JACK server for tests and benchmarks), ``web`` (the browser control page: Starlette +
+uvicorn, a WebSocket, OSC to the host; ``live(models, web="127.0.0.1:8000")``). Not yet: the event-triggered
+classifier worker.
 """
 from .host import HostBuild, build_host, host_source
 from .live import LiveHost, live, render

@@ -56,6 +56,7 @@ def host_source(code: ProcessorCode, program: str | None = None) -> str:
 #define P_STATE {n}_state
 #define P_INIT {n}_init
 #define P_SET {n}_set_param
+#define P_GET {n}_get_param
 #define P_PROCESS {n}_process
 #define P_STATS {n}_stats
 #define P_PARAM_INDEX {n}_param_index
@@ -245,6 +246,7 @@ typedef struct {
     double callbacks, frames, load_sum, load_worst, worst_wall_ns, worst_cpu_ns, misses, interference;
     double nonfinite_inputs, model_resets, switches, heap_calls, lock_calls;
     double first_frame, last_ctl_frame, controls, last_wall_ns, last_cpu_ns;
+    double effect, bypass; /* the processor's effect and bypass parameters after this callback's controls */
 } snapshot;
 
 typedef struct {
@@ -305,6 +307,8 @@ static void cycle(host *h, const float *in, float *out, int n, double frame)
         s->controls += applied;
         s->last_ctl_frame = frame;
     }
+    s->effect = (double)P_GET(h->proc, 0);
+    s->bypass = (double)P_GET(h->proc, 1);
     if (s->callbacks == 0)
         s->first_frame = frame;
     P_PROCESS(h->proc, in, out, n);
@@ -693,6 +697,8 @@ static void reply_stats(int sock, const struct sockaddr_in *to)
     ADD("nonfinite_inputs", s.nonfinite_inputs);
     ADD("model_resets", s.model_resets);
     ADD("switches", s.switches);
+    ADD("effect", s.effect);
+    ADD("bypass", s.bypass);
     ADD("controls", s.controls);
     ADD("first_frame", s.first_frame);
     ADD("last_control_frame", s.last_ctl_frame);

@@ -46,6 +46,7 @@ class LiveHost:
         self.osc = OscClient(host, port)
         self.client_name = ready["client"]
         self.realtime = next((ln for ln in lines if "real-time scheduling" in ln), "")
+        self.web = None  # the browser control page's WebServer (rt/web.py) when live(web=...) started one
 
     @property
     def params(self) -> list:
@@ -89,6 +90,9 @@ class LiveHost:
 
     def stop(self, timeout: float = 5.0) -> int:
         """Ask the host to quit (/quit), kill it if it does not within timeout; return its exit code."""
+        if self.web is not None:  # the control page first: it polls the host
+            self.web.stop()
+            self.web = None
         if self.process.poll() is None:
             try:
                 self.osc.send("/quit")
@@ -115,13 +119,18 @@ def _reader(stream, lines: list, events: queue.Queue) -> None:
 
 def live(models, name: str = "live", osc: str = "127.0.0.1:9000", jack_server: str | None = None, *,
          allow_remote: bool = False, connect: bool = False, hooks: bool = False, rt_priority: int = 10,
-         ready_timeout: float = 20.0, env: dict | None = None) -> LiveHost:
+         ready_timeout: float = 20.0, env: dict | None = None, web: str | None = None) -> LiveHost:
     """Build and start the live host (a JACK client ``tinyrt-<name>``) and return its handle once it is ready.
 
     ``osc`` is the UDP address of the control port (port 0: any free port); binding an address other than
     127.x needs ``allow_remote``. ``connect`` connects the client to the first physical ports. ``hooks``
     runs the build that counts heap and lock calls in the audio thread (reported by ``stats()``).
+    ``web`` (HOST:PORT, port 0: any) also serves the browser control page (rt/web.py) from a thread of this
+    process, at ``host.web.url``; a non-loopback address needs ``allow_remote``. ``stop()`` stops both.
     """
+    if web is not None:
+        from .web import check_web_address
+        check_web_address(web, allow_remote)
     host, _ = split_address(osc)
     if not host.startswith("127.") and not allow_remote:
         raise InputError(f"refusing to bind OSC to {host}: other machines could control the host; "
@@ -144,7 +153,15 @@ def live(models, name: str = "live", osc: str = "127.0.0.1:9000", jack_server: s
             line = ""
         if line and line.startswith("tinyrt-live: ready "):
             ready = dict(kv.split("=", 1) for kv in line.split()[2:])
-            return LiveHost(build, process, ready, lines)
+            handle = LiveHost(build, process, ready, lines)
+            if web is not None:
+                from .web import start_web
+                try:
+                    handle.web = start_web(handle, web, allow_remote)
+                except BaseException:
+                    handle.stop()
+                    raise
+            return handle
         if line is None or time.monotonic() > deadline:
             process.kill()
             process.wait()
