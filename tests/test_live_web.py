@@ -2,6 +2,7 @@
 the generated C host, the Starlette/uvicorn page server and headless Chromium driven by Selenium (Debian's
 chromium and chromium-driver; Selenium Manager is never asked to download anything). What the page does is
 checked at the host (its /stats over OSC), not in the page."""
+import base64
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ websockets = pytest.importorskip("websockets.sync.client")
 webdriver = pytest.importorskip("selenium.webdriver")
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+# the screenshots the README shows; a test run rewrites them only with TINYRT_UPDATE_SCREENSHOTS=1
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 HOSTILE = 'fuzz "<b>x</b>"\n*/ ünï'
 
@@ -251,9 +253,11 @@ def test_the_page_fits_1400_and_390_pixels_wide(host, browser, width, height):
         shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
                                        "clip": {"x": 0, "y": 0, "width": width, "height": max(height, g["height"]),
                                                 "scale": 1}})
-        import base64
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        (SHOTS / f"live-{width}.png").write_bytes(base64.b64decode(shot["data"]))
+        png = base64.b64decode(shot["data"])
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000
+        if os.environ.get("TINYRT_UPDATE_SCREENSHOTS") == "1":
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            (SHOTS / f"live-{width}.png").write_bytes(png)
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
