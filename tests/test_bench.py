@@ -78,7 +78,7 @@ def test_bench_refusals(tmp_path):
     model.sample_rate = 48000.0
     path = model.save(tmp_path / "m.tinyrt")
     fail("bench", path, "--engines", "tpu", message="unknown engine 'tpu'")
-    fail("bench", path, "--block", "0", message="at least 1 sample")
+    fail("bench", path, "--block", "0", message="argument --block: must be at least 1, got 0")
     fail("bench", path, "--block", "40", message="not a whole number of")
     fail("bench", path, "--sr", "44100", message="runs at 48000 Hz, not 44100 Hz")
     fail("bench", tmp_path / "none.tinyrt", message="no such")

@@ -54,3 +54,16 @@ def test_training_configs_refuse_values_that_cannot_train(table, key, value, mes
     with pytest.raises(tinyrt.InputError) as info:
         config_from_dict(doc)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["bench", "m.tinyrt", "--sr", "0"], "argument --sr: must be greater than 0, got 0"),
+    (["bench", "m.tinyrt", "--seconds", "nan"], "argument --seconds: must be a finite number"),
+    (["bench", "m.tinyrt", "--warmup", "-3"], "argument --warmup: must be at least 0, got -3"),
+    (["fit", "m.tinyrt", "--limit", "-1"], "argument --limit: must be greater than 0, got -1"),
+    (["sweep", "--max-hidden", "x"], "argument --max-hidden: must be a whole number, got 'x'"),
+    (["zoo", "--block", "0"], "argument --block: must be at least 1, got 0"),
+    (["profile", "m.tinyrt", "--seconds", "-2"], "argument --seconds: must be greater than 0, got -2"),
+])
+def test_measuring_verbs_refuse_nonsense_numbers(args, message):
+    fail(*args, message=message)

@@ -135,7 +135,7 @@ def test_refusals(tmp_path):
         profile(model, seconds=0)
     path = R.effect_model(np.random.default_rng(3), "lstm", 4, block_size=16).save(tmp_path / "m.tinyrt")
     fail("profile", path, "--engines", "tpu", message="unknown engine 'tpu'")
-    fail("profile", path, "--block", "0", message="at least 1 sample")
+    fail("profile", path, "--block", "0", message="argument --block: must be at least 1, got 0")
     fail("profile", path, "--block", "40", message="not a whole number of")
     fail("profile", tmp_path / "none.tinyrt", message="no such")
 

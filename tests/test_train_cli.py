@@ -97,7 +97,8 @@ def test_train_refusals(tmp_path, data):
     typo = tmp_path / "typo.toml"
     typo.write_text('[model]\nhiden = 3\n')
     fail("train", typo, message="unknown key 'hiden'")
-    fail("train", _config(tmp_path / "ok.toml", data), "--minutes", "0", message="argument --minutes: must be greater than 0")
+    fail("train", _config(tmp_path / "ok.toml", data), "--minutes", "0",
+         message="argument --minutes: must be greater than 0")
     # a target that is not a processed version of the clean track
     other = tmp_path / "other.wav"
     write_wav(other, np.random.default_rng(5).uniform(-0.3, 0.3, 16 * SR).astype(np.float32), SR)

@@ -1,11 +1,10 @@
 """Verbs that measure: bench, sweep, fit, profile, zoo."""
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
-from .common import bench_wav, engine_list, ints, load_model, npy
+from ..files import write_json
+from .common import bench_wav, engine_list, ints, load_model, non_negative_int, npy, positive_float, positive_int
 
 
 def cmd_bench(args) -> int:
@@ -21,7 +20,7 @@ def cmd_bench(args) -> int:
                    warmup=args.warmup, **given)
     print(table(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        write_json(args.json, result)
     if args.html:
         from ..bench.report import write_bench_report
         print(f"wrote {write_bench_report([result], args.html, f'tinyrt bench: {model.name}')}")
@@ -41,7 +40,7 @@ def cmd_bench_device(args) -> int:
                           seconds=args.seconds, log=lambda line: print(line, flush=True))
     print(remote_table(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        write_json(args.json, result)
     if result["timing"]["deadline_misses"] and not result["emulated"]:  # emulated timings prove nothing
         print(f"tinyrt: deadline misses on {args.device} at {args.block} samples / {result['sample_rate']:g} Hz.",
               file=sys.stderr)
@@ -56,7 +55,7 @@ def cmd_sweep(args) -> int:
                    args.limit, args.max_hidden, log=lambda line: print(line, flush=True))
     print(sweep_table(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        write_json(args.json, result)
     if args.plot:
         from ..bench.plots import plot_capacity
         plot_capacity(result, args.plot)
@@ -71,13 +70,13 @@ def cmd_fit(args) -> int:
         result = predict(load_model(args.model), args.target, args.block, args.sr)
         print(predict_text(result))
         if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=1))
+            write_json(args.json, result)
         return 0 if result["predicted_fits"] else 1
     from ..bench.capacity import fit, fit_text
     result = fit(load_model(args.model), args.sr, args.block, args.limit)
     print(fit_text(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        write_json(args.json, result)
     return 0 if result["fits"] else 1
 
 
@@ -88,7 +87,7 @@ def cmd_profile(args) -> int:
     result = profile(model, engine_list(args.engines), args.sr, args.block, args.seconds)
     print(profile_table(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        write_json(args.json, result)
         print(f"wrote {args.json}")
     for path, write in ((args.speedscope, write_speedscope), (args.folded, write_folded)):
         if path:
@@ -107,7 +106,7 @@ def cmd_zoo(args) -> int:
                        log=lambda line: print(line, flush=True))
     print(zoo_table(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        write_json(args.json, result)
     failed = [f"{name} on {b['name']}" for b in result["blocks"] for name, cell in b["engines"].items()
               if "failed" in cell]
     if failed:
@@ -122,9 +121,9 @@ def add_parsers(sub) -> None:
     s.add_argument("model")
     s.add_argument("--engines", default="c,onnxruntime,torch,torchscript",
                    help="engines to compare (default c,onnxruntime,torch,torchscript; also reference)")
-    s.add_argument("--sr", type=float, help="sample rate in Hz (default: the model's, else 48000)")
-    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
-    s.add_argument("--seconds", type=float, default=5.0, help="seconds of audio per engine (default 5)")
+    s.add_argument("--sr", type=positive_float, help="sample rate in Hz (default: the model's, else 48000)")
+    s.add_argument("--block", type=positive_int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=positive_float, default=5.0, help="seconds of audio per engine (default 5)")
     s.add_argument("--mode", default="flat", choices=("flat", "paced"),
                    help="flat: back to back; paced: released at the real period like an audio driver")
     s.add_argument("--input", help="time and score on this WAV file instead of the built-in test signal")
@@ -133,7 +132,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--labels", help="a .npy array of one class index per frame: accuracy and F1 per engine")
     s.add_argument("--json", help="also write the results as JSON here")
     s.add_argument("--html", help="also write a report page (tables, latency histograms, comparison) here")
-    s.add_argument("--warmup", type=int, default=0,
+    s.add_argument("--warmup", type=non_negative_int, default=0,
                    help="untimed calls before timing, as a host runs before going live (default 0)")
     device = s.add_argument_group("on a board over SSH (tinyrt.deploy.remote)")
     device.add_argument("--device", metavar="USER@HOST[:PORT]",
@@ -147,20 +146,20 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("sweep", help="largest LSTM/GRU meeting the budget per host and model block size")
     s.add_argument("--cell", default="lstm", choices=("lstm", "gru"))
-    s.add_argument("--sr", type=float, default=48000.0)
+    s.add_argument("--sr", type=positive_float, default=48000.0)
     s.add_argument("--blocks", default="16,32,64,128,256", help="host block sizes")
     s.add_argument("--model-blocks", default="1,16", help="model block sizes")
-    s.add_argument("--limit", type=float, default=0.7, help="worst-case load limit (default 0.7)")
-    s.add_argument("--max-hidden", type=int, default=512)
+    s.add_argument("--limit", type=positive_float, default=0.7, help="worst-case load limit (default 0.7)")
+    s.add_argument("--max-hidden", type=positive_int, default=512)
     s.add_argument("--json", help="also write the results as JSON here")
     s.add_argument("--plot", help="also write a PNG chart here")
     s.set_defaults(func=cmd_sweep)
 
     s = sub.add_parser("fit", help="does a model meet the callback budget here? margin, and what would fit")
     s.add_argument("model")
-    s.add_argument("--sr", type=float, help="sample rate (default: the model's)")
-    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
-    s.add_argument("--limit", type=float, default=0.7, help="worst-case load limit (default 0.7)")
+    s.add_argument("--sr", type=positive_float, help="sample rate (default: the model's)")
+    s.add_argument("--block", type=positive_int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--limit", type=positive_float, default=0.7, help="worst-case load limit (default 0.7)")
     s.add_argument("--json", help="also write the verdict as JSON here")
     s.add_argument("--target", choices=("bela", "pi4", "cortex-m7"),
                    help="predict for that board from a cost model calibrated to published figures instead of "
@@ -170,9 +169,9 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("profile", help="per-layer time per callback on the C engine, ONNX Runtime and torch")
     s.add_argument("model")
     s.add_argument("--engines", default="c,onnxruntime,torch")
-    s.add_argument("--sr", type=float, help="sample rate in Hz (default: the model's, else 48000)")
-    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
-    s.add_argument("--seconds", type=float, default=2.0, help="seconds of audio per engine (default 2)")
+    s.add_argument("--sr", type=positive_float, help="sample rate in Hz (default: the model's, else 48000)")
+    s.add_argument("--block", type=positive_int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=positive_float, default=2.0, help="seconds of audio per engine (default 2)")
     s.add_argument("--json", help="also write the results as JSON here")
     s.add_argument("--speedscope", help="also write a flamegraph for speedscope.app here (.speedscope.json)")
     s.add_argument("--folded", help="also write folded stacks here (flamegraph.pl input, ns per callback)")
@@ -185,8 +184,9 @@ def add_parsers(sub) -> None:
                                         "(default: every kind at its default sizes)")
     which.add_argument("--list", action="store_true", help="list the block kinds, their sizes and defaults")
     s.add_argument("--engines", default="reference,c,onnxruntime,torch,torchscript")
-    s.add_argument("--sr", type=float, default=48000.0, help="sample rate in Hz (default 48000)")
-    s.add_argument("--block", type=int, default=64, help="host block size in samples (default 64)")
-    s.add_argument("--seconds", type=float, default=1.0, help="seconds of audio per block and engine (default 1)")
+    s.add_argument("--sr", type=positive_float, default=48000.0, help="sample rate in Hz (default 48000)")
+    s.add_argument("--block", type=positive_int, default=64, help="host block size in samples (default 64)")
+    s.add_argument("--seconds", type=positive_float, default=1.0,
+                   help="seconds of audio per block and engine (default 1)")
     s.add_argument("--json", help="also write the results as JSON here")
     s.set_defaults(func=cmd_zoo)
