@@ -5,17 +5,8 @@ import subprocess
 import numpy as np
 from scipy.io import wavfile
 
-from tinyrt.bench import models as R
+from test_live import _models
 from tinyrt.rt.host import build_host
-
-
-def _models():
-    rng = np.random.default_rng(11)
-    a = R.effect_model(rng, "lstm", 8, skip=True)
-    a.name = "amp_lstm"
-    b = R.effect_model(rng, "gru", 6, block_size=16)
-    b.name = "fuzz_gru16"
-    return [a, b]
 
 
 def _render(program, tmp_path, tag):

@@ -68,7 +68,6 @@ def build(files: dict, output: str, *, kind: str = "shared", profile: str = "por
     ``shared`` (a shared library for ctypes), ``executable`` or ``object`` (one .c file). With ``with_harness`` the
     host harness trt_harness.c (c/host/) is compiled in as the program's main.
     """
-    cc = compiler()
     flags = flags_for(profile) + list(extra_flags)
     if kind == "shared":
         flags += ["-shared", "-fPIC"]
@@ -77,26 +76,37 @@ def build(files: dict, output: str, *, kind: str = "shared", profile: str = "por
     sources = dict(files)
     if with_harness:
         sources["trt_harness.c"] = (HOST_DIR / "trt_harness.c").read_text()
-    key = hashlib.sha256(json.dumps([sorted(sources.items()), sorted(runtime_headers().items()), flags,
-                                     compiler_version(cc), kind, output]).encode()).hexdigest()[:20]
+    link = [] if kind == "object" else (["-lm", "-ldl"] if "-D_GNU_SOURCE" in flags else ["-lm"])
+    return compile_cached(compiler(), flags, sources, output, link, "the generated code")
+
+
+def compile_cached(cc: str, flags: list, files: dict, output: str, link_flags=(), what: str = "the code",
+                   hint: str = "") -> Path:
+    """Compile files (name -> text; every .c compiled, the runtime headers beside them) with cc; return the artifact.
+
+    The one compile path of tinyrt (host builds, cross builds, the live host): cached under cache_root() by a
+    hash of everything that goes into the build, built in a temporary folder and renamed into place; a
+    failure keeps the folder and its build.log and raises BuildError naming ``what`` (and ``hint``).
+    """
+    headers = runtime_headers()
+    key = hashlib.sha256(json.dumps([sorted(files.items()), sorted(headers.items()), list(flags), list(link_flags),
+                                     cc, compiler_version(cc), output]).encode()).hexdigest()[:20]
     final = cache_root() / key
     artifact = final / output
     if artifact.is_file():
         return artifact
     cache_root().mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="build-", dir=cache_root()))
-    for name, text in {**runtime_headers(), **sources}.items():
+    for name, text in {**headers, **files}.items():
         (work / name).write_text(text)
-    c_files = sorted(n for n in sources if n.endswith(".c"))
-    cmd = [cc, *flags, "-I", str(work), *[str(work / n) for n in c_files], "-o", str(work / output)]
-    if kind != "object":
-        cmd += ["-lm", "-ldl"] if "-D_GNU_SOURCE" in flags else ["-lm"]
+    c_files = sorted(n for n in files if n.endswith(".c"))
+    cmd = [cc, *flags, "-I", str(work), *[str(work / n) for n in c_files], "-o", str(work / output), *link_flags]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     (work / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
     if proc.returncode != 0:  # the folder stays, with its log, for the user to read
         first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
-        raise BuildError(f"the C compiler rejected the generated code ({first.strip()}); "
-                         f"full log: {work / 'build.log'}.")
+        said = "the C compiler" if cc == compiler() else cc
+        raise BuildError(f"{said} rejected {what} ({first.strip()}){hint}; full log: {work / 'build.log'}.")
     try:
         os.replace(work, final)
     except OSError:  # another process built the same key first

@@ -7,17 +7,13 @@ cache) with the target's compiler; ``emulate`` runs a Linux target's program und
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BuildError
-from .build import WARNINGS, cache_root, compiler_version, runtime_headers
+from .build import WARNINGS, compile_cached
 
 
 @dataclass(frozen=True)
@@ -87,31 +83,8 @@ def cross_build(files: dict, output: str, target: str, *, kind: str = "executabl
         flags += ["-c"]
     if static and kind == "executable":
         flags += ["-static"]
-    key = hashlib.sha256(json.dumps([sorted(files.items()), sorted(runtime_headers().items()), flags,
-                                     list(link_flags), compiler_version(tc.cc), kind, output, target]).encode()
-                         ).hexdigest()[:20]
-    final = cache_root() / f"{target}-{key}"
-    artifact = final / output
-    if artifact.is_file():
-        return artifact
-    cache_root().mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"build-{target}-", dir=cache_root()))
-    for name, text in {**runtime_headers(), **files}.items():
-        (work / name).write_text(text)
-    c_files = sorted(n for n in files if n.endswith(".c"))
-    cmd = [tc.cc, *flags, "-I", str(work), *[str(work / n) for n in c_files], "-o", str(work / output)]
-    if kind != "object":
-        cmd += list(link_flags)
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    (work / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
-        raise BuildError(f"{tc.cc} rejected the code ({first.strip()}); full log: {work / 'build.log'}.")
-    try:
-        os.replace(work, final)
-    except OSError:  # another process built the same key first
-        shutil.rmtree(work, ignore_errors=True)
-    return artifact
+    return compile_cached(tc.cc, flags, files, output, [] if kind == "object" else list(link_flags),
+                          "the code")
 
 
 def emulator(target: str) -> list:

@@ -10,28 +10,16 @@ modes, threads and statistics are described at the top of the C text.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..backends.c import c_identifier
 from ..backends.c.processor import ProcessorCode, generate_processor
-from ..c import runtime_headers
-from ..c.build import cache_root, compiler, compiler_version, flags_for
-from ..errors import BuildError, InputError
+from ..c.build import compile_cached, compiler, flags_for
+from ..errors import InputError
 
 LIBS = ["-ljack", "-llo", "-lpthread", "-lm"]
 HOOK_FLAGS = ["-DTRT_HOOKS", "-rdynamic"]
-
-
-def runtime_files() -> dict:
-    """Return {file name: text} of the runtime headers the host's build needs (the one place that picks them)."""
-    return runtime_headers()
 
 
 def c_string(text: str) -> str:
@@ -83,32 +71,8 @@ class HostBuild:
 
 def compile_program(files: dict, output: str, flags: list, libs: list) -> Path:
     """Compile files (name -> text, every .c compiled) with the runtime headers into a program; cached by content."""
-    cc = compiler()
-    headers = runtime_files()
-    key = hashlib.sha256(json.dumps([sorted(files.items()), sorted(headers.items()), flags, libs,
-                                     compiler_version(cc), output]).encode()).hexdigest()[:20]
-    final = cache_root() / key
-    artifact = final / output
-    if artifact.is_file():
-        return artifact
-    cache_root().mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="build-", dir=cache_root()))
-    for name, text in {**headers, **files}.items():
-        (work / name).write_text(text)
-    c_files = sorted(str(work / n) for n in files if n.endswith(".c"))
-    cmd = [cc, *flags, "-I", str(work), *c_files, "-o", str(work / output), *libs]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    (work / "build.log").write_text(" ".join(cmd) + "\n" + proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
-        hint = " (install libjack-jackd2-dev and liblo-dev)" if "jack" in first or "lo/" in first else ""
-        raise BuildError(f"the C compiler rejected the live host ({first.strip()}){hint}; "
-                         f"full log: {work / 'build.log'}.")
-    try:
-        os.replace(work, final)
-    except OSError:  # another process built the same key first
-        shutil.rmtree(work, ignore_errors=True)
-    return artifact
+    return compile_cached(compiler(), flags, files, output, libs, "the live host",
+                          " (install libjack-jackd2-dev and liblo-dev)")
 
 
 def build_host(models, name: str = "live", *, hooks: bool = False, profile: str = "portable") -> HostBuild:
