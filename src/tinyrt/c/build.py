@@ -76,6 +76,7 @@ def build(files: dict, output: str, *, kind: str = "shared", profile: str = "por
     sources = dict(files)
     if with_harness:
         sources["trt_harness.c"] = (HOST_DIR / "trt_harness.c").read_text()
+        sources["trt_hooks.h"] = (HOST_DIR / "trt_hooks.h").read_text()
     link = [] if kind == "object" else (["-lm", "-ldl"] if "-D_GNU_SOURCE" in flags else ["-lm"])
     return compile_cached(compiler(), flags, sources, output, link, "the generated code")
 

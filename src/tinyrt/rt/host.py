@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..backends.c import c_identifier
 from ..backends.c.processor import ProcessorCode, generate_processor
+from ..c import HOST_DIR
 from ..c.build import compile_cached, compiler, flags_for
 from ..errors import InputError
 
@@ -90,6 +91,8 @@ def build_host(models, name: str = "live", *, hooks: bool = False, profile: str 
     code = generate_processor(safe, c_identifier(name))
     program = f"{code.name}_host"
     files = {**code.files(), f"{program}.c": host_source(code, program)}
+    if hooks:
+        files["trt_hooks.h"] = (HOST_DIR / "trt_hooks.h").read_text()
     flags = flags_for(profile) + (HOOK_FLAGS if hooks else [])
     libs = LIBS + (["-ldl"] if hooks else [])
     path = compile_program(files, program + ("_hooks" if hooks else ""), flags, libs)
@@ -146,49 +149,7 @@ HOST_C = r'''/* The live host program: the generated processor behind a JACK cli
 #define MAX_EVENTS 100000
 
 #ifdef TRT_HOOKS
-#include <dlfcn.h>
-#include <semaphore.h>
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-extern void __libc_free(void *);
-
-/* per thread: only the audio thread ever sets counting, and only during a callback; volatile, for the
- * compiler assumes the builtin malloc reads and writes none of them */
-static __thread volatile int counting;
-static __thread volatile long n_heap, n_lock;
-static void *volatile probe_sink;
-
-void *malloc(size_t n) { if (counting) n_heap++; return __libc_malloc(n); }
-void *calloc(size_t n, size_t m) { if (counting) n_heap++; return __libc_calloc(n, m); }
-void *realloc(void *p, size_t n) { if (counting) n_heap++; return __libc_realloc(p, n); }
-void free(void *p) { if (counting && p) n_heap++; __libc_free(p); }
-void *memalign(size_t a, size_t n) { if (counting) n_heap++; return __libc_memalign(a, n); }
-void *aligned_alloc(size_t a, size_t n) { if (counting) n_heap++; return __libc_memalign(a, n); }
-int posix_memalign(void **p, size_t a, size_t n)
-{
-    if (counting) n_heap++;
-    *p = __libc_memalign(a, n);
-    return *p ? 0 : 12;
-}
-
-#define TRT_FORWARD(ret, fn, params, args)                      \
-    ret fn params                                               \
-    {                                                           \
-        static ret (*real) params;                              \
-        if (counting) n_lock++;                                 \
-        if (!real) *(void **)&real = dlsym(RTLD_NEXT, #fn);     \
-        return real args;                                       \
-    }
-TRT_FORWARD(int, pthread_mutex_lock, (pthread_mutex_t *m), (m))
-TRT_FORWARD(int, pthread_mutex_trylock, (pthread_mutex_t *m), (m))
-TRT_FORWARD(int, pthread_rwlock_rdlock, (pthread_rwlock_t *m), (m))
-TRT_FORWARD(int, pthread_rwlock_wrlock, (pthread_rwlock_t *m), (m))
-TRT_FORWARD(int, pthread_spin_lock, (pthread_spinlock_t *m), (m))
-TRT_FORWARD(int, pthread_cond_wait, (pthread_cond_t *c, pthread_mutex_t *m), (c, m))
-TRT_FORWARD(int, sem_wait, (sem_t *s), (s))
+#include "trt_hooks.h" /* counting, n_heap, n_lock, probe_sink: per-thread counts */
 #define HOOKS_BEGIN() (counting = 1)
 #define HOOKS_END() (counting = 0)
 #define HOOKS_READ(snap) ((snap)->heap_calls = (double)n_heap, (snap)->lock_calls = (double)n_lock)

@@ -39,51 +39,8 @@
 #define M_OUT TRT_CAT(TRT_MODEL, _output_size)
 
 #ifdef TRT_HOOKS
-/* Interpose the C library's heap and lock entry points for the whole process; while
- * `counting` is set, every call is counted. glibc exports __libc_* for the real heap.
- * These builds are compiled with -D_GNU_SOURCE for RTLD_NEXT. */
-#include <dlfcn.h>
-#include <pthread.h>
-#include <semaphore.h>
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-extern void __libc_free(void *);
-
-static volatile int counting;
-static long n_heap, n_lock;
-static void *volatile probe_sink;
-
-void *malloc(size_t n) { n_heap += counting; return __libc_malloc(n); }
-void *calloc(size_t n, size_t m) { n_heap += counting; return __libc_calloc(n, m); }
-void *realloc(void *p, size_t n) { n_heap += counting; return __libc_realloc(p, n); }
-void free(void *p) { n_heap += counting && p; __libc_free(p); }
-void *memalign(size_t a, size_t n) { n_heap += counting; return __libc_memalign(a, n); }
-void *aligned_alloc(size_t a, size_t n) { n_heap += counting; return __libc_memalign(a, n); }
-int posix_memalign(void **p, size_t a, size_t n)
-{
-    n_heap += counting;
-    *p = __libc_memalign(a, n);
-    return *p ? 0 : 12;
-}
-
-#define TRT_FORWARD(ret, fn, params, args)                      \
-    ret fn params                                               \
-    {                                                           \
-        static ret (*real) params;                              \
-        n_lock += counting;                                     \
-        if (!real) *(void **)&real = dlsym(RTLD_NEXT, #fn);     \
-        return real args;                                       \
-    }
-TRT_FORWARD(int, pthread_mutex_lock, (pthread_mutex_t *m), (m))
-TRT_FORWARD(int, pthread_mutex_trylock, (pthread_mutex_t *m), (m))
-TRT_FORWARD(int, pthread_rwlock_rdlock, (pthread_rwlock_t *m), (m))
-TRT_FORWARD(int, pthread_rwlock_wrlock, (pthread_rwlock_t *m), (m))
-TRT_FORWARD(int, pthread_spin_lock, (pthread_spinlock_t *m), (m))
-TRT_FORWARD(int, pthread_cond_wait, (pthread_cond_t *c, pthread_mutex_t *m), (c, m))
-TRT_FORWARD(int, sem_wait, (sem_t *s), (s))
+/* count heap and lock calls made while `counting` is set (see trt_hooks.h) */
+#include "trt_hooks.h"
 #endif
 
 static double now_ns(void)
