@@ -27,9 +27,10 @@ from tinyrt.rt.jackd import dummy_server
 
 
 def run_one(spec: str, seconds: float, rate: int, period: int) -> dict:
-    """Run one model (cell + hidden size, e.g. lstm16) live for seconds; return its statistics."""
-    cell, hidden = spec.rstrip("0123456789"), int(spec[len(spec.rstrip("0123456789")):])
-    model = effect_model(np.random.default_rng(0), cell, hidden)
+    """Run one model (cell + hidden size, optionally b + model block: lstm16, lstm16b16) live; return its stats."""
+    shape, _, block = spec.partition("b")
+    cell, hidden = shape.rstrip("0123456789"), int(shape[len(shape.rstrip("0123456789")):])
+    model = effect_model(np.random.default_rng(0), cell, hidden, block_size=int(block or 1))
     model.name = spec
     with dummy_server(rate, period) as server:
         host = live([model], "bench", osc="127.0.0.1:0", jack_server=server, connect=True)
