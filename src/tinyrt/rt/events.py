@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import sys
 
 import numpy as np
 
@@ -347,6 +348,7 @@ class EventEngine:
         if self._lib.ev_open(p["hop"], p["history"], p["factor"], p["floor"], p["refractory"]) != 0:
             raise InputError("the event worker thread could not be started.")
         self._open = True
+        self._dropped_logged = 0
 
     def close(self):
         """Stop and join the worker thread."""
@@ -373,6 +375,11 @@ class EventEngine:
         and the monotonic detect/dispatch/result times in seconds."""
         buf = (_Result * 64)()
         out = []
+        dropped = self.counters()["dropped"]
+        if dropped > self._dropped_logged:  # the one-line log lives here, off the audio thread
+            print(f"tinyrt: {dropped - self._dropped_logged} event(s) dropped: the worker's event ring was full",
+                  file=sys.stderr)
+            self._dropped_logged = dropped
         while True:
             k = self._lib.ev_results(buf, 64)
             for r in buf[:k]:

@@ -1,0 +1,114 @@
+"""Event-triggered classification: the C onset detector (trt_onset.h) against its NumPy reference, and the
+compiled event engine (callback capture -> SPSC ring -> worker log-mel + classifier -> results ring)."""
+import time
+
+import numpy as np
+import pytest
+
+from tinyrt.audio.onsets import onsets
+from tinyrt.errors import InputError
+from tinyrt.rt.events import EventEngine, c_onsets, event_features
+
+SR = 48000
+WIN = 4800  # 100 ms
+
+
+def pluck(freq, n=WIN, amp=0.5, decay=900.0):
+    t = np.arange(n)
+    return amp * np.sin(2 * np.pi * freq * t / SR) * np.exp(-t / decay)
+
+
+def scene(rng, times, kinds, seconds=2.0):
+    x = rng.standard_normal(int(SR * seconds)) * 0.001
+    for t, k in zip(times, kinds):
+        x[t:t + WIN] += pluck((300.0 if k == 0 else 3000.0) * rng.uniform(0.9, 1.1), amp=rng.uniform(0.3, 0.7))
+    return x.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    from sklearn.ensemble import RandomForestClassifier
+    from tinyrt.frontends.sklearn import to_ir
+    rng = np.random.default_rng(1)
+    feats, labels = [], []
+    for k in range(40):
+        c = k % 2
+        w = pluck((300.0 if c == 0 else 3000.0) * rng.uniform(0.8, 1.2), amp=rng.uniform(0.2, 0.8))
+        feats.append(event_features(w + rng.standard_normal(WIN) * 0.001, SR))
+        labels.append(c)
+    clf = RandomForestClassifier(n_estimators=8, max_depth=4, random_state=0).fit(np.array(feats), labels)
+    return clf, to_ir(clf, "event clf */ \"<q>\"\n é")
+
+
+TIMES = [4000, 21000, 37500, 52000, 61000, 80100]
+KINDS = [0, 1, 1, 0, 1, 0]
+
+
+def test_c_onsets_equal_numpy_reference():
+    rng = np.random.default_rng(0)
+    x = scene(rng, TIMES, KINDS)
+    ref = onsets(x, SR)
+    assert len(ref) == len(TIMES)
+    assert np.all(np.abs(ref - np.array(TIMES)) <= 128)  # within one hop (2.7 ms)
+    for block in (64, 37, 1000):
+        assert np.array_equal(c_onsets(x, SR, block=block), ref)
+    # other options, a quieter scene with a low floor: still the same decisions
+    for opts in ({"hop": 64, "history": 8, "factor": 2.0, "floor": 1e-6, "refractory_ms": 20.0},
+                 {"hop": 256, "history": 64, "factor": 8.0, "floor": 0.0, "refractory_ms": 5.0}):
+        y = scene(np.random.default_rng(2), TIMES, KINDS) * 0.3
+        assert np.array_equal(c_onsets(y, SR, block=128, **opts), onsets(y, SR, **opts))
+    with pytest.raises(InputError, match="history"):
+        onsets(x, SR, history=65)
+
+
+def test_offline_events_classified_exactly(classifier):
+    clf, model = classifier
+    eng = EventEngine(model, SR, name="t_offline")
+    try:
+        x = scene(np.random.default_rng(3), TIMES, KINDS)
+        res = eng.run(x, block=64)
+        assert [r["onset"] for r in res] == list(onsets(x, SR, refractory_ms=150.0))
+        assert len(res) == len(TIMES)
+        for r, t, k in zip(res, TIMES, KINDS):
+            assert abs(r["onset"] - t) <= 128
+            window = x[r["onset"]:r["onset"] + WIN]
+            feat = event_features(window, SR)
+            assert np.array_equal(eng.features(window), feat)
+            assert r["class"] == clf.predict(feat[None])[0] == k
+            assert r["probability"] == pytest.approx(clf.predict_proba(feat[None])[0][k], abs=1e-6)
+            assert r["t_detect"] <= r["t_dispatch"] <= r["t_result"]
+        assert eng.counters() == {"detected": 6, "dispatched": 6, "dropped": 0, "busy": 0, "classified": 6}
+    finally:
+        eng.close()
+
+
+def test_full_ring_drops_never_blocks(classifier, capsys):
+    _, model = classifier
+    eng = EventEngine(model, SR, name="t_full", refractory_ms=3.0, window_ms=12.0)
+    try:
+        # a burst train: an onset every 40 ms fed in one go, far faster than real time
+        times = list(range(1000, SR * 2 - WIN, 1920))
+        x = scene(np.random.default_rng(4), times, [i % 2 for i in range(len(times))])
+        t0 = time.monotonic()
+        eng.process(x)  # one call: the callback never waits for the worker
+        assert time.monotonic() - t0 < 0.5
+        c = eng.counters()
+        assert c["detected"] >= len(times) - 1
+        assert c["dispatched"] + c["dropped"] + c["busy"] == c["detected"]
+        assert c["dropped"] > 0, c
+        eng.results()
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"tinyrt: {c['dropped']} event(s) dropped: the worker's event ring was full"]
+    finally:
+        eng.close()
+
+
+def test_bad_classifier_refused():
+    from sklearn.linear_model import LogisticRegression
+    from tinyrt.frontends.sklearn import to_ir
+    rng = np.random.default_rng(5)
+    clf = LogisticRegression().fit(rng.standard_normal((20, 7)), np.arange(20) % 2)
+    with pytest.raises(InputError, match="takes 7 features but the event features are 20"):
+        EventEngine(to_ir(clf), SR, name="t_bad")
+    with pytest.raises(InputError, match="must hold at least one FFT frame"):
+        EventEngine(to_ir(clf), SR, window_ms=5.0, n_mels=7, name="t_bad")
