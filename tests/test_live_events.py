@@ -28,6 +28,7 @@ def scene(rng, times, kinds, seconds=2.0):
 @pytest.fixture(scope="module")
 def classifier():
     from sklearn.ensemble import RandomForestClassifier
+
     from tinyrt.frontends.sklearn import to_ir
     rng = np.random.default_rng(1)
     feats, labels = [], []
@@ -105,6 +106,7 @@ def test_full_ring_drops_never_blocks(classifier, capsys):
 
 def test_bad_classifier_refused():
     from sklearn.linear_model import LogisticRegression
+
     from tinyrt.frontends.sklearn import to_ir
     rng = np.random.default_rng(5)
     clf = LogisticRegression().fit(rng.standard_normal((20, 7)), np.arange(20) % 2)

@@ -37,7 +37,7 @@ int trt_onset_run(const float *x, int n, int block, int hop, int history, double
 """
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lib():
     lib = ctypes.CDLL(str(build({"trt_onset_run.c": _WRAPPER}, "libtrt_onset.so")))
     fn = lib.trt_onset_run
@@ -237,6 +237,7 @@ void ev_close(void)
 }
 
 size_t ev_result_size(void) { return sizeof(ev_result); }
+int ev_rate(void) { return @SR@; }
 """
 
 
@@ -274,6 +275,55 @@ def event_features(window, sr: int, n_fft: int = 512, hop: int = 256, n_mels: in
     return (total / np.float32(len(frames))).astype(np.float32)
 
 
+def engine_files(classifier, sr: int, *, window_ms: float = 100.0, n_fft: int = 512, hop: int = 256,
+             n_mels: int = 20, onset_hop: int = 128, history: int = 16, factor: float = 4.0,
+             floor: float = 1e-4, refractory_ms: float = 150.0, name: str = "events") -> dict:
+    """Generate the event engine's C (``trt_events.c`` + the classifier's header) and return
+    {files, sr, window, n_fft, hop, n_mels, n_frames, onset, classes}; refuse a classifier whose input size
+    differs from the features (n_mels mean log-mel bands)."""
+    from ..audio.mel import SparseBank, mel_filterbank
+    from ..audio.spectral import hann
+    from ..backends.c.cmodel import CModel
+    from ..backends.c.codegen import c_identifier
+    model = load_classifier(classifier)
+    sr = int(sr)
+    window = int(round(float(window_ms) * sr / 1000.0))
+    n_fft, hop, n_mels = int(n_fft), int(hop), int(n_mels)
+    if window < n_fft:
+        raise InputError(f"the event window ({window_ms} ms = {window} samples) must hold at least one "
+                         f"FFT frame of {n_fft} samples; raise --window-ms.")
+    onset = onset_params(sr, onset_hop, history, factor, floor, refractory_ms)
+    cm = CModel(model, c_identifier(f"{name}_clf"))
+    if cm.info.get("task") != "classifier":
+        raise InputError(f"the event classifier must be a classifier, not a {cm.info.get('task')}; "
+                         f"convert a scikit-learn classifier with tinyrt.frontends.sklearn.to_ir.")
+    if cm.spec.n_features != n_mels:
+        raise InputError(f"the classifier takes {cm.spec.n_features} features but the event features are "
+                         f"{n_mels} mean log-mel bands; train it on event_features(..., "
+                         f"n_mels={cm.spec.n_features}) or pass n_mels={cm.spec.n_features}.")
+    classes = cm.classes
+    n_frames = (window - n_fft) // hop + 1
+    bank = SparseBank(mel_filterbank(sr, n_fft, n_mels))
+    hist = 1
+    while hist <= window + 4096:
+        hist *= 2
+    proba = ""
+    if "predict_proba" in cm.info["methods"]:
+        proba = (f"        {{ float p[{cm.name.upper()}_N_CLASSES]; {cm.name}_predict_proba(ev.mean, p); "
+                 f"r.prob = p[r.cls]; }}")
+    subs = {"@NAME@": name.replace("*/", "* /"), "@CLF@": cm.name, "@WIN@": str(window),
+            "@NFFT@": str(n_fft), "@FHOP@": str(hop), "@NMELS@": str(n_mels),
+            "@NFRAMES@": str(n_frames), "@HIST@": str(hist), "@WINDOW@": _floats(hann(n_fft)),
+            "@START@": _ints(bank.start), "@LENGTH@": _ints(bank.length), "@WEIGHTS@": _floats(bank.weights),
+            "@PROBA@": proba, "@SR@": str(sr)}
+    text = _ENGINE
+    for k, v in subs.items():
+        text = text.replace(k, v)
+    return {"files": {"trt_events.c": text, f"{cm.name}.h": cm.header()}, "sr": sr, "window": window,
+            "n_fft": n_fft, "hop": hop, "n_mels": n_mels, "n_frames": n_frames, "onset": onset,
+            "classes": classes}
+
+
 class EventEngine:
     """The event path of the live host, compiled: onset detector + window capture (the audio callback's part),
     an SPSC event ring, a worker thread computing mean log-mel features and running a classic classifier
@@ -285,49 +335,11 @@ class EventEngine:
     for the worker instead of dropping). One engine per compiled configuration may be open per process.
     """
 
-    def __init__(self, classifier, sr: int, *, window_ms: float = 100.0, n_fft: int = 512, hop: int = 256,
-                 n_mels: int = 20, onset_hop: int = 128, history: int = 16, factor: float = 4.0,
-                 floor: float = 1e-4, refractory_ms: float = 150.0, name: str = "events"):
-        from ..audio.mel import SparseBank, mel_filterbank
-        from ..audio.spectral import hann
-        from ..backends.c.cmodel import CModel
-        from ..backends.c.codegen import c_identifier
-        model = load_classifier(classifier)
-        self.sr = int(sr)
-        self.window = int(round(float(window_ms) * self.sr / 1000.0))
-        self.n_fft, self.hop, self.n_mels = int(n_fft), int(hop), int(n_mels)
-        if self.window < self.n_fft:
-            raise InputError(f"the event window ({window_ms} ms = {self.window} samples) must hold at least one "
-                             f"FFT frame of {self.n_fft} samples; raise --window-ms.")
-        self.onset = onset_params(self.sr, onset_hop, history, factor, floor, refractory_ms)
-        cm = CModel(model, c_identifier(f"{name}_clf"))
-        if cm.info.get("task") != "classifier":
-            raise InputError(f"the event classifier must be a classifier, not a {cm.info.get('task')}; "
-                             f"convert a scikit-learn classifier with tinyrt.frontends.sklearn.to_ir.")
-        if cm.spec.n_features != self.n_mels:
-            raise InputError(f"the classifier takes {cm.spec.n_features} features but the event features are "
-                             f"{self.n_mels} mean log-mel bands; train it on event_features(..., "
-                             f"n_mels={cm.spec.n_features}) or pass n_mels={cm.spec.n_features}.")
-        self.classes = cm.classes
-        self.n_frames = (self.window - self.n_fft) // self.hop + 1
-        bank = SparseBank(mel_filterbank(self.sr, self.n_fft, self.n_mels))
-        hist = 1
-        while hist <= self.window + 4096:
-            hist *= 2
-        proba = ""
-        if "predict_proba" in cm.info["methods"]:
-            proba = (f"        {{ float p[{cm.name.upper()}_N_CLASSES]; {cm.name}_predict_proba(ev.mean, p); "
-                     f"r.prob = p[r.cls]; }}")
-        subs = {"@NAME@": name.replace("*/", "* /"), "@CLF@": cm.name, "@WIN@": str(self.window),
-                "@NFFT@": str(self.n_fft), "@FHOP@": str(self.hop), "@NMELS@": str(self.n_mels),
-                "@NFRAMES@": str(self.n_frames), "@HIST@": str(hist), "@WINDOW@": _floats(hann(self.n_fft)),
-                "@START@": _ints(bank.start), "@LENGTH@": _ints(bank.length), "@WEIGHTS@": _floats(bank.weights),
-                "@PROBA@": proba, "@SR@": str(self.sr)}
-        text = _ENGINE
-        for k, v in subs.items():
-            text = text.replace(k, v)
-        self.source = {"trt_events.c": text, f"{cm.name}.h": cm.header()}
-        self.library = build(self.source, f"lib{cm.name}_events.so", extra_flags=["-pthread"])
+    def __init__(self, classifier, sr: int, *, name: str = "events", **options):
+        spec = engine_files(classifier, sr, name=name, **options)
+        self.__dict__.update({k: v for k, v in spec.items() if k != "files"})
+        self.source = spec["files"]
+        self.library = build(self.source, "libtrt_events.so", extra_flags=["-pthread"])
         lib = self._lib = ctypes.CDLL(str(self.library))
         sig = {"ev_open": ([ctypes.c_int, ctypes.c_int, ctypes.c_double, ctypes.c_double, ctypes.c_int], ctypes.c_int),
                "ev_callback": ([ctypes.c_void_p, ctypes.c_int], ctypes.c_int),
