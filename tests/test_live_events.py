@@ -114,3 +114,28 @@ def test_bad_classifier_refused():
         EventEngine(to_ir(clf), SR, name="t_bad")
     with pytest.raises(InputError, match="must hold at least one FFT frame"):
         EventEngine(to_ir(clf), SR, window_ms=5.0, n_mels=7, name="t_bad")
+
+
+def test_host_offline_events_file(classifier, tmp_path):
+    """The live host's offline renderer runs the same engine and writes the results to --events."""
+    import json
+
+    from tinyrt.audio import write_wav
+    from tinyrt.bench import models as R
+    from tinyrt.rt.live import render
+    clf, model = classifier
+    x = scene(np.random.default_rng(6), TIMES, KINDS)
+    write_wav(tmp_path / "in.wav", x, SR)
+    out = tmp_path / "events.json"
+    summary = render([R.effect_model(np.random.default_rng(0), "gru", 4)], tmp_path / "in.wav", tmp_path / "out.wav",
+                     name="ev host", classifier=model, events=out)
+    assert summary["misses"] >= 0
+    got = json.loads(out.read_text())
+    assert (got["detected"], got["dispatched"], got["dropped"], got["busy"]) == (6, 6, 0, 0)
+    ev = got["events"]
+    assert [e["onset"] for e in ev] == list(onsets(x, SR, refractory_ms=150.0))
+    for e, t, k in zip(ev, TIMES, KINDS):
+        assert abs(e["onset"] - t) <= 128
+        feat = event_features(x[e["onset"]:e["onset"] + WIN], SR)
+        assert e["class"] == clf.predict(feat[None])[0] == k
+        assert e["t_detect"] <= e["t_dispatch"] <= e["t_result"]
