@@ -139,3 +139,71 @@ def test_host_offline_events_file(classifier, tmp_path):
         feat = event_features(x[e["onset"]:e["onset"] + WIN], SR)
         assert e["class"] == clf.predict(feat[None])[0] == k
         assert e["t_detect"] <= e["t_dispatch"] <= e["t_result"]
+
+
+# ----------------------------------------------------------------- under JACK (dummy driver), over OSC
+
+from test_live import _play_and_record, jack_server  # noqa: E402,F401  (the module's jackd fixture)
+
+
+def _subscribe(host):
+    import socket
+
+    from tinyrt.rt.live import split_address
+    from tinyrt.rt.osc import encode
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.sendto(encode("/subscribe"), split_address(host.ready["osc"]))
+    return sock
+
+
+def _received(sock, n, timeout=3.0):
+    from tinyrt.rt.osc import decode
+    sock.settimeout(0.2)
+    out, end = [], time.monotonic() + timeout
+    while len(out) < n and time.monotonic() < end:
+        try:
+            path, values = decode(sock.recv(4096))
+        except OSError:
+            continue
+        if path == "/classification":
+            out.append(values)
+    return out
+
+
+def test_jack_events_over_osc_with_a_clean_audio_thread(jack_server, classifier):  # noqa: F811
+    """Played through JACK: classes arrive over OSC as the classifier predicts them on the same windows; the
+    audio callback (hooks build) makes no heap or lock call with the worker running, and misses nothing."""
+    from tinyrt.bench import models as R
+    from tinyrt.rt import live
+    clf, model = classifier
+    x = scene(np.random.default_rng(7), TIMES, KINDS)
+    want = [clf.predict(event_features(x[t:t + WIN], SR)[None])[0] for t in onsets(x, SR, refractory_ms=150.0)]
+    assert want == KINDS
+    attempts = []
+    for _ in range(3):
+        host = live([R.effect_model(np.random.default_rng(0), "gru", 4)], "evlive", osc="127.0.0.1:0",
+                    jack_server=jack_server, hooks=True, classifier=model)
+        sock = _subscribe(host)
+        try:
+            time.sleep(0.2)
+            _play_and_record(jack_server, host, x, tail=WIN)
+            got = _received(sock, len(TIMES))
+            stats = host.stats()
+        finally:
+            sock.close()
+            host.stop()
+        attempts.append(stats["xruns"])
+        if stats["xruns"] == 0:
+            break
+    assert [int(v[0]) for v in got] == KINDS, (got, host.lines)
+    starts = np.array([v[2] for v in got])
+    assert np.all(np.abs((starts - starts[0]) - (np.array(TIMES) - TIMES[0])) <= 128)
+    assert all(v[3] <= v[4] <= v[5] for v in got)
+    assert stats["results"] == len(TIMES) and stats["last_class"] == KINDS[-1]
+    assert stats["events_detected"] == stats["events_dispatched"] == len(TIMES) and stats["events_dropped"] == 0
+    assert stats["hooks"] == 1 and stats["hooks_probe"] >= 1  # the interposer counts (it saw a probe malloc)
+    assert stats["heap_calls"] == 0 and stats["lock_calls"] == 0
+    assert stats["misses"] == 0, stats
+    assert 0 < stats["last_latency_ms"] < 200  # detect -> result: the 100 ms window plus the worker
+    assert attempts[-1] == 0, f"JACK xruns in every attempt: {attempts}"
