@@ -207,3 +207,36 @@ def test_jack_events_over_osc_with_a_clean_audio_thread(jack_server, classifier)
     assert stats["misses"] == 0, stats
     assert 0 < stats["last_latency_ms"] < 200  # detect -> result: the 100 ms window plus the worker
     assert attempts[-1] == 0, f"JACK xruns in every attempt: {attempts}"
+
+
+def test_cli_live_classifier_offline_and_refusal(classifier, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from sklearn.linear_model import LogisticRegression
+
+    from tinyrt.audio import write_wav
+    from tinyrt.bench import models as R
+    from tinyrt.frontends.sklearn import to_ir
+    clf, model = classifier
+    effect = R.effect_model(np.random.default_rng(0), "gru", 4).save(tmp_path / "fx.tinyrt")
+    model.save(tmp_path / "clf.tinyrt")
+    x = scene(np.random.default_rng(8), TIMES, KINDS)
+    write_wav(tmp_path / "in.wav", x, SR)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "tinyrt.cli", "live", *map(str, args)], capture_output=True,
+                              text=True, timeout=120)
+    proc = cli(effect, "--classifier", tmp_path / "clf.tinyrt", "--input", tmp_path / "in.wav", "--output",
+               tmp_path / "out.wav", "--events", tmp_path / "ev.json", "--window-ms", 100)
+    assert proc.returncode == 0, proc.stderr
+    ev = json.loads((tmp_path / "ev.json").read_text())["events"]
+    assert [e["class"] for e in ev] == KINDS
+    bad = to_ir(LogisticRegression().fit(np.random.default_rng(0).standard_normal((20, 7)), np.arange(20) % 2))
+    bad.save(tmp_path / "bad.tinyrt")
+    proc = cli(effect, "--classifier", tmp_path / "bad.tinyrt", "--input", tmp_path / "in.wav", "--output",
+               tmp_path / "out.wav")
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("tinyrt: error: the classifier takes 7 "
+                                                                              "features"), proc.stderr
