@@ -277,10 +277,12 @@ def event_features(window, sr: int, n_fft: int = 512, hop: int = 256, n_mels: in
 
 def engine_files(classifier, sr: int, *, window_ms: float = 100.0, n_fft: int = 512, hop: int = 256,
              n_mels: int = 20, onset_hop: int = 128, history: int = 16, factor: float = 4.0,
-             floor: float = 1e-4, refractory_ms: float = 150.0, name: str = "events") -> dict:
+             floor: float = 1e-4, refractory_ms: float = 150.0, name: str = "events",
+                 every_ms: float | None = None) -> dict:
     """Generate the event engine's C (``trt_events.c`` + the classifier's header) and return
     {files, sr, window, n_fft, hop, n_mels, n_frames, onset, classes}; refuse a classifier whose input size
-    differs from the features (n_mels mean log-mel bands)."""
+    differs from the features (n_mels mean log-mel bands). ``every_ms`` turns the detector into the fixed-window
+    baseline: an "onset" every every_ms (rounded to onset hops) regardless of the audio."""
     from ..audio.mel import SparseBank, mel_filterbank
     from ..audio.spectral import hann
     from ..backends.c.cmodel import CModel
@@ -292,7 +294,9 @@ def engine_files(classifier, sr: int, *, window_ms: float = 100.0, n_fft: int = 
     if window < n_fft:
         raise InputError(f"the event window ({window_ms} ms = {window} samples) must hold at least one "
                          f"FFT frame of {n_fft} samples; raise --window-ms.")
-    onset = onset_params(sr, onset_hop, history, factor, floor, refractory_ms)
+    onset = onset_params(sr, onset_hop, history, factor, floor, every_ms or refractory_ms)
+    if every_ms is not None:  # flux >= 0 > -1: every hop passes the threshold, the refractory time paces it
+        onset.update(factor=0.0, floor=-1.0)
     cm = CModel(model, c_identifier(f"{name}_clf"))
     if cm.info.get("task") != "classifier":
         raise InputError(f"the event classifier must be a classifier, not a {cm.info.get('task')}; "
