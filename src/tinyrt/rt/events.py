@@ -141,7 +141,7 @@ void ev_features(const float *x, float *mean)
 
 static void *ev_worker(void *arg)
 {
-    struct timespec nap = {0, 200000};
+    struct timespec nap = {0, 1000000}; /* 1 ms: polls, so no lock or semaphore is shared with the callback */
     (void)arg;
     while (!__atomic_load_n(&ev.stop, __ATOMIC_ACQUIRE)) {
         ev_result r;
