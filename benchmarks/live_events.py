@@ -141,7 +141,7 @@ def run(kind: str, seconds: float, clf, x, every_ms: float) -> dict:
         i = np.searchsorted(starts, o, side="right") - 1
         if kind == "events":  # the event whose onset is within a hop of the truth
             j = np.argmin(np.abs(starts - o))
-            if abs(starts[j] - o) > HOP:
+            if abs(starts[j] - o) > 2 * HOP:  # detected on the hop grid: within a hop, and so is the anchor
                 continue
             i = j
         if i < 0 or not res[i][2] <= o < res[i][2] + WIN:
