@@ -144,13 +144,15 @@ def run(kind: str, seconds: float, clf, x, every_ms: float) -> dict:
             if abs(starts[j] - o) > 2 * HOP:  # detected on the hop grid: within a hop, and so is the anchor
                 continue
             i = j
-        if i < 0 or not res[i][2] <= o < res[i][2] + WIN:
+        elif i < 0 or not res[i][2] <= o < res[i][2] + WIN:  # baseline: the window holding the onset
             continue
         v = res[i]
         onset_wall = v[3] - (v[2] + HOP - o) / SR  # t_detect is when the hop starting at v[2] ended
         lat.append(1e3 * (v[5] - onset_wall))
         correct += int(v[0]) == KINDS[n_o % len(TIMES)]
     lat = np.array(lat)
+    r["onsets"] = [[int(v[0]), int(v[2])] for v in res[:40]]  # (class, onset sample) of the first results
+    r["offset"] = int(offset)
     r.update(latency_p50_ms=float(np.percentile(lat, 50)) if len(lat) else None,
              latency_p99_ms=float(np.percentile(lat, 99)) if len(lat) else None,
              onsets_played=int(sum(1 for o in truth if o + WIN < offset + st["pos"])), onsets_classified=len(lat),
