@@ -181,7 +181,7 @@ def test_jack_events_over_osc_with_a_clean_audio_thread(jack_server, classifier)
     want = [clf.predict(event_features(x[t:t + WIN], SR)[None])[0] for t in onsets(x, SR, refractory_ms=150.0)]
     assert want == KINDS
     attempts = []
-    for _ in range(3):
+    for _ in range(4):  # a session with a JACK xrun (the dummy driver's own late wake-ups) is retried
         host = live([R.effect_model(np.random.default_rng(0), "gru", 4)], "evlive", osc="127.0.0.1:0",
                     jack_server=jack_server, hooks=True, classifier=model)
         sock = _subscribe(host)
@@ -193,10 +193,10 @@ def test_jack_events_over_osc_with_a_clean_audio_thread(jack_server, classifier)
         finally:
             sock.close()
             host.stop()
-        attempts.append(stats["xruns"])
-        if stats["xruns"] == 0:
+        attempts.append({k: stats[k] for k in ("xruns", "misses", "results", "heap_calls", "lock_calls")})
+        if stats["xruns"] == 0 and stats["misses"] == 0:
             break
-    assert [int(v[0]) for v in got] == KINDS, (got, host.lines)
+    assert [int(v[0]) for v in got] == KINDS, (got, attempts, host.lines)
     starts = np.array([v[2] for v in got])
     assert np.all(np.abs((starts - starts[0]) - (np.array(TIMES) - TIMES[0])) <= 128)
     assert all(v[3] <= v[4] <= v[5] for v in got)
@@ -204,9 +204,9 @@ def test_jack_events_over_osc_with_a_clean_audio_thread(jack_server, classifier)
     assert stats["events_detected"] == stats["events_dispatched"] == len(TIMES) and stats["events_dropped"] == 0
     assert stats["hooks"] == 1 and stats["hooks_probe"] >= 1  # the interposer counts (it saw a probe malloc)
     assert stats["heap_calls"] == 0 and stats["lock_calls"] == 0
-    assert stats["misses"] == 0, stats
+    assert stats["misses"] == 0, attempts
     assert 0 < stats["last_latency_ms"] < 200  # detect -> result: the 100 ms window plus the worker
-    assert attempts[-1] == 0, f"JACK xruns in every attempt: {attempts}"
+    assert attempts[-1]["xruns"] == 0, f"JACK xruns in every attempt: {attempts}"
 
 
 def test_cli_live_classifier_offline_and_refusal(classifier, tmp_path):
