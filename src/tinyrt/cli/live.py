@@ -14,7 +14,8 @@ def cmd_live(args) -> int:
         if not (args.input and args.output):
             raise InputError("offline rendering needs both --input and --output.")
         summary = render(args.models, args.input, args.output, control=args.control, pace=args.pace,
-                         name=args.name, block=args.block, trace=args.trace, pcm16=args.pcm16)
+                         name=args.name, block=args.block, trace=args.trace, pcm16=args.pcm16,
+                         **_event_args(args))
         print(json.dumps(summary))
         return 0
     if args.web:
@@ -23,13 +24,16 @@ def cmd_live(args) -> int:
     if not host.startswith("127.") and not args.allow_remote:
         raise InputError(f"refusing to bind OSC to {host}: other machines could control the host; pass "
                          f"--allow-remote to allow that.")
-    build = build_host(load_models(args.models), args.name)
+    ev = _event_args(args)
+    build = build_host(load_models(args.models), args.name, classifier=ev.get("classifier"),
+                       event_options=ev.get("event_options"))
     argv = [str(build.program), "--osc", args.osc, "--rt-priority", str(args.rt_priority)]
     argv += ["--jack-server", args.jack_server] if args.jack_server else []
     argv += ["--allow-remote"] if args.allow_remote else []
     argv += ["--connect"] if args.connect else []
     print(f"tinyrt: live host {build.program} (JACK client {build.client_name}); OSC /parameter/"
-          f"{build.code.name}/<param> f, /effect i, /bypass i, /stats, /quit on {args.osc}", flush=True)
+          f"{build.code.name}/<param> f, /effect i, /bypass i, /stats, /quit on {args.osc}"
+          + ("; /subscribe for /classification i f h d d d" if ev else ""), flush=True)
     try:
         return subprocess.run(argv, check=False).returncode
     except KeyboardInterrupt:
@@ -41,8 +45,10 @@ def _live_web(args) -> int:
     import time
 
     from ..rt import live
+    ev = _event_args(args)
     host = live(args.models, args.name, osc=args.osc, jack_server=args.jack_server, allow_remote=args.allow_remote,
-                connect=args.connect, rt_priority=args.rt_priority, web=args.web)
+                connect=args.connect, rt_priority=args.rt_priority, web=args.web,
+                classifier=ev.get("classifier"), event_options=ev.get("event_options"))
     print(f"tinyrt: live host {host.build.program} (JACK client {host.client_name}), OSC on {host.ready['osc']}; "
           f"control page at {host.web.url}", flush=True)
     try:
@@ -53,6 +59,36 @@ def _live_web(args) -> int:
     finally:
         code = host.stop()
     return code or 0
+
+
+# ---- event-triggered classification (tinyrt.rt.events) ----
+
+def _event_args(args) -> dict:
+    """Return the classifier keyword arguments of render/build_host from the event options (empty without one)."""
+    from ..errors import InputError
+    if not args.classifier:
+        if args.events:
+            raise InputError("--events needs --classifier (the classifier the events are run through).")
+        return {}
+    opts = {"window_ms": args.window_ms, "factor": args.onset_threshold, "floor": args.onset_floor,
+            "refractory_ms": args.refractory_ms, "n_mels": args.n_mels}
+    out = {"classifier": args.classifier, "event_options": opts}
+    if args.input or args.output:
+        out["events"] = args.events
+    return out
+
+
+def _add_event_arguments(s) -> None:
+    g = s.add_argument_group("event-triggered classification")
+    g.add_argument("--classifier", help="a classic classifier (.tinyrt from tinyrt convert) run on a worker thread "
+                                        "after each detected onset, on its window's mean log-mel bands")
+    g.add_argument("--onset-threshold", type=float, default=4.0,
+                   help="onset when the energy flux exceeds this times its recent mean plus --onset-floor (4)")
+    g.add_argument("--onset-floor", type=float, default=1e-4, help="absolute flux floor of the onset threshold")
+    g.add_argument("--refractory-ms", type=float, default=150.0, help="no new onset for this long after one (150)")
+    g.add_argument("--window-ms", type=float, default=100.0, help="audio classified from each onset (100 ms)")
+    g.add_argument("--n-mels", type=int, default=20, help="mel bands of the classifier's features (20)")
+    g.add_argument("--events", help="offline: write the classifications (onset, class, times) to this JSON")
 
 
 def add_parsers(sub) -> None:
@@ -78,4 +114,5 @@ def add_parsers(sub) -> None:
     s.add_argument("--pcm16", action="store_true", help="offline: write 16-bit PCM")
     s.add_argument("--web", metavar="HOST:PORT", help="also serve the browser control page there (e.g. "
                                                       "127.0.0.1:8000); needs starlette and uvicorn")
+    _add_event_arguments(s)
     s.set_defaults(func=cmd_live)

@@ -119,7 +119,8 @@ def _reader(stream, lines: list, events: queue.Queue) -> None:
 
 def live(models, name: str = "live", osc: str = "127.0.0.1:9000", jack_server: str | None = None, *,
          allow_remote: bool = False, connect: bool = False, hooks: bool = False, rt_priority: int = 10,
-         ready_timeout: float = 20.0, env: dict | None = None, web: str | None = None) -> LiveHost:
+         ready_timeout: float = 20.0, env: dict | None = None, web: str | None = None, classifier=None,
+         event_options: dict | None = None) -> LiveHost:
     """Build and start the live host (a JACK client ``tinyrt-<name>``) and return its handle once it is ready.
 
     ``osc`` is the UDP address of the control port (port 0: any free port); binding an address other than
@@ -127,6 +128,9 @@ def live(models, name: str = "live", osc: str = "127.0.0.1:9000", jack_server: s
     runs the build that counts heap and lock calls in the audio thread (reported by ``stats()``).
     ``web`` (HOST:PORT, port 0: any) also serves the browser control page (rt/web.py) from a thread of this
     process, at ``host.web.url``; a non-loopback address needs ``allow_remote``. ``stop()`` stops both.
+    ``classifier`` (a classic classifier IR or .tinyrt path) adds the event-triggered worker of
+    tinyrt.rt.events (``event_options``: window_ms, onset_hop, factor, floor, refractory_ms, n_mels, ...):
+    results go to OSC clients that sent ``/subscribe`` as ``/classification i f h d d d``.
     """
     if web is not None:
         from .web import check_web_address
@@ -135,7 +139,7 @@ def live(models, name: str = "live", osc: str = "127.0.0.1:9000", jack_server: s
     if not host.startswith("127.") and not allow_remote:
         raise InputError(f"refusing to bind OSC to {host}: other machines could control the host; "
                          f"pass allow_remote=True to allow that.")
-    build = build_host(load_models(models), name, hooks=hooks)
+    build = build_host(load_models(models), name, hooks=hooks, classifier=classifier, event_options=event_options)
     argv = [str(build.program), "--osc", osc, "--rt-priority", str(int(rt_priority))]
     argv += ["--jack-server", jack_server] if jack_server else []
     argv += ["--allow-remote"] if allow_remote else []
@@ -183,16 +187,20 @@ def _control_file(control, folder: str) -> str | None:
 
 
 def render(models, input_wav, output_wav, control=None, pace: str = "fast", *, name: str = "live",
-           block: int = 64, trace=None, pcm16: bool = False) -> dict:
+           block: int = 64, trace=None, pcm16: bool = False, classifier=None, event_options: dict | None = None,
+           events=None) -> dict:
     """Run the live host's offline mode: input_wav through the processor to output_wav; return its summary.
 
     ``control`` is a file of ``sample_time param value`` lines or a list of (sample_time, param, value);
     each is pushed into the same control ring as OSC messages and applied at that sample. ``pace``
-    "realtime" processes in step with the clock, "fast" as fast as it can.
+    "realtime" processes in step with the clock, "fast" as fast as it can. With ``classifier`` the
+    event-triggered worker runs too (waiting for it instead of dropping) and ``events`` names the JSON file
+    its results are written to ({detected, dispatched, dropped, busy, events: [{onset, class, probability,
+    t_detect, t_dispatch, t_result}]}).
     """
     if pace not in ("realtime", "fast"):
         raise InputError(f"pace is realtime or fast, not {pace!r}.")
-    build = build_host(load_models(models), name)
+    build = build_host(load_models(models), name, classifier=classifier, event_options=event_options)
     with tempfile.TemporaryDirectory(prefix="tinyrt-render-") as folder:
         argv = [str(build.program), "--input", str(input_wav), "--output", str(output_wav), "--pace", pace,
                 "--block", str(int(block))]
@@ -200,6 +208,7 @@ def render(models, input_wav, output_wav, control=None, pace: str = "fast", *, n
         argv += ["--control", ctl] if ctl else []
         argv += ["--trace", str(trace)] if trace else []
         argv += ["--pcm16"] if pcm16 else []
+        argv += ["--events", str(events)] if events else []
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         said = next((ln for ln in proc.stderr.splitlines() if "error:" in ln), proc.stderr.strip()[-300:])
