@@ -1,6 +1,6 @@
 """Event-triggered classification benchmark: the live host under jackd's dummy driver (64 / 48 kHz).
 
-Three runs of --seconds each, the same effect model (gru8) in the host, a JACK-Client player looping a
+Three runs of --seconds each, the same effect model (--model, default gru8) in the host, a JACK-Client player looping a
 2-second scene of six plucks (low and high) into the host's input:
   plain     the host alone (no classifier);
   events    + the event worker: onset detector in the callback, 100 ms window, RandomForest on mean log-mel;
@@ -69,11 +69,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(kind: str, seconds: float, clf, x, every_ms: float) -> dict:
+def run(kind: str, seconds: float, clf, x, every_ms: float, model: str = "gru8") -> dict:
     import jack
     opts = None if kind == "plain" else ({"every_ms": every_ms} if kind == "baseline" else {})
     with dummy_server(SR, 64) as server:
-        host = live([effect_model(np.random.default_rng(0), "gru", 8)], "bench", osc="127.0.0.1:0",
+        cell, hidden = model.rstrip("0123456789"), int(model[len(model.rstrip("0123456789")):])
+        host = live([effect_model(np.random.default_rng(0), cell, hidden)], "bench", osc="127.0.0.1:0",
                     jack_server=server, classifier=None if kind == "plain" else clf, event_options=opts)
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.bind(("127.0.0.1", 0))
@@ -170,9 +171,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--every-ms", type=float, default=100.0)
     ap.add_argument("--out", default="bench-out")
+    ap.add_argument("--model", default="gru8", help="the effect in the host: cell and hidden size (gru8, lstm16)")
     args = ap.parse_args(argv)
     clf, x = classifier(), scene(np.random.default_rng(3))
-    rows = [run(k, args.seconds, clf, x, args.every_ms) for k in ("plain", "events", "baseline")]
+    rows = [run(k, args.seconds, clf, x, args.every_ms, args.model) for k in ("plain", "events", "baseline")]
     print(f"live host + event classifier under jackd -d dummy -r {SR} -p 64 (budget 1333 us), {args.seconds:g} s")
     print(f"{'run':<10}{'callbacks':>10}{'mean cpu us':>12}{'worst cpu us':>13}{'load':>8}{'worst':>8}{'misses':>7}"
           f"{'xruns':>6}{'proc cpu':>9}{'results':>8}{'lat p50 ms':>11}{'lat p99 ms':>11}{'worker ms':>10}"

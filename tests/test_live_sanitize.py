@@ -1,11 +1,13 @@
 """The live host program built with AddressSanitizer and UndefinedBehaviorSanitizer: the offline mode, with
 scripted switches through the control ring, runs clean and gives the same samples as the normal build."""
+import json
 import subprocess
 
 import numpy as np
 from scipy.io import wavfile
 
 from test_live import _models
+from test_live_events import KINDS, SR, TIMES, classifier, scene  # noqa: F401  (classifier: a fixture)
 from tinyrt.rt.host import build_host
 
 
@@ -36,3 +38,24 @@ def test_the_sanitized_host_runs_clean_and_equals_the_normal_build(tmp_path):
     ya, yb = wavfile.read(out_a)[1], wavfile.read(out_b)[1]
     assert len(ya) == len(x) and np.isfinite(ya).all()
     assert np.abs(ya - yb).max() <= 1e-6  # -O1 -g build: same C, same numbers
+
+
+def test_the_event_worker_and_its_rings_run_clean_under_threadsanitizer(classifier, tmp_path):  # noqa: F811
+    _, clf = classifier
+    x = scene(np.random.default_rng(6), TIMES, KINDS)
+    wavfile.write(tmp_path / "in.wav", SR, x.astype(np.float32))
+    runs = {}
+    for profile in ("portable", "thread"):
+        build = build_host(_models()[:1], "tsanlive", classifier=clf, profile=profile)
+        out = tmp_path / f"{profile}.json"
+        proc = subprocess.run([str(build.program), "--input", str(tmp_path / "in.wav"), "--output",
+                               str(tmp_path / f"{profile}.wav"), "--block", "64", "--events", str(out)],
+                              capture_output=True, text=True, timeout=300,
+                              env={"TSAN_OPTIONS": "halt_on_error=1 second_deadlock_stack=1"})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "ThreadSanitizer" not in proc.stderr, proc.stderr[-3000:]
+        runs[profile] = json.loads(out.read_text())
+    linked = subprocess.run(["ldd", str(build.program)], capture_output=True, text=True).stdout
+    assert "libtsan" in linked
+    assert runs["thread"]["detected"] == runs["portable"]["detected"] == len(TIMES)
+    assert [e["class"] for e in runs["thread"]["events"]] == [e["class"] for e in runs["portable"]["events"]] == KINDS

@@ -1,9 +1,10 @@
 """Compile generated C with the system compiler, cached by content hash.
 
 Profiles: ``portable`` (-O2, no -march: the tested default), ``native`` (-O3 -march=native, FMA
-contraction and 512-bit vectors where the CPU has them: what the benchmark uses and prints) and
-``sanitize`` (AddressSanitizer and UndefinedBehaviorSanitizer). Every profile compiles with
--std=c99 -Wall -Wextra -Werror -pedantic; all but sanitize drop floating-point trap semantics
+contraction and 512-bit vectors where the CPU has them: what the benchmark uses and prints),
+``sanitize`` (AddressSanitizer and UndefinedBehaviorSanitizer) and ``thread`` (ThreadSanitizer, for
+programs with threads: the live host's worker and rings). Every profile compiles with
+-std=c99 -Wall -Wextra -Werror -pedantic; the portable and native ones drop floating-point trap semantics
 (-fno-trapping-math: the engine never reads FP exception flags) so the activation clamps vectorise.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ PROFILES = {
     + (["-mprefer-vector-width=512"] if platform.machine() in ("x86_64", "AMD64") else []),
     "sanitize": WARNINGS + ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
                             "-fno-sanitize-recover=all"],
+    "thread": WARNINGS + ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=thread"],
 }
 
 

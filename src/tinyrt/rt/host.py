@@ -1052,6 +1052,7 @@ static int run_jack(const char *server, const char *osc, int allow_remote, int d
            jack_get_client_name(H.client), shown, H.rate, (unsigned)jack_get_buffer_size(H.client), P_LATENCY,
            jack_is_realtime(H.client));
     fflush(stdout);
+    double logged_misses = 0.0, next_miss_log = 0.0;
     while (!signalled && !__atomic_load_n(&quit_flag, __ATOMIC_ACQUIRE)) {
         struct timespec ts = {0, 5000000};
         int got = 0;
@@ -1063,6 +1064,15 @@ static int run_jack(const char *server, const char *osc, int allow_remote, int d
             latest = s;
         dsp_load = (double)jack_cpu_load(H.client);
         pthread_mutex_unlock(&latest_lock);
+        if (got && s.misses > logged_misses && s.callbacks >= next_miss_log) {
+            /* the model, not the machine: its own CPU time overran the period (one line a second at most) */
+            fprintf(stderr, "tinyrt-live: %.0f deadline miss(es) in %.0f callbacks: the processor needed up to "
+                    "%.0f us of CPU in a %.0f us period; use a smaller model or a larger period\n", s.misses,
+                    s.callbacks, s.worst_cpu_ns / 1000.0, 1e6 * jack_get_buffer_size(H.client) / H.rate);
+            fflush(stderr);
+            logged_misses = s.misses;
+            next_miss_log = s.callbacks + H.rate / jack_get_buffer_size(H.client);
+        }
     }
     __atomic_store_n(&quit_flag, 1, __ATOMIC_RELEASE);
     jack_deactivate(H.client);
