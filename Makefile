@@ -33,6 +33,9 @@ bench: install $(BENCH_VENV)/.installed
 	$(VENV)/bin/tinyrt sweep --cell lstm --json bench-out/sweep_lstm.json --plot bench-out/sweep_lstm.png
 	$(VENV)/bin/tinyrt sweep --cell gru --json bench-out/sweep_gru.json --plot bench-out/sweep_gru.png
 	$(PY) benchmarks/zoo.py --out bench-out
+	$(PY) benchmarks/lv2.py --out bench-out --seconds 60
+	$(PY) benchmarks/live.py --out bench-out --seconds 60 --models lstm16,lstm16b16,gru16
+	$(PY) benchmarks/live_events.py --out bench-out --seconds 60 --model lstm16
 	$(BENCH_VENV)/bin/python benchmarks/classic.py --out bench-out | tee bench-out/classic.txt
 	$(PY) benchmarks/quality.py --out bench-out
 	$(PY) benchmarks/report.py --out bench-out

@@ -65,6 +65,25 @@ class Deployment:
         return "\n".join(lines)
 
 
+def c_names(models) -> list:
+    """Return each model's C identifier, refusing two models that would share one."""
+    from ..backends.c import c_identifier
+    idents = [c_identifier(m.name) for m in models]
+    clash = sorted({i for i in idents if idents.count(i) > 1})
+    if clash:
+        raise InputError(f"two models would both be named '{clash[0]}' in C; rename one (tinyrt convert, or "
+                         f"the model's name) before deploying them together.")
+    return idents
+
+
+def output_folder(out: Path) -> Path:
+    """Return out after creating it as a folder; refuse a file in its place."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file; give a folder to deploy into.")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def deploy(target: str, models, out, **options) -> Deployment:
     """Deploy models (IR Models or model file paths) to the named target in folder ``out``; return what was done."""
     if target not in TARGETS:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..backends import export
 from ..backends.c import c_identifier
-from ..errors import BuildError, InputError
-from . import Deployment
+from ..errors import BuildError
+from . import Deployment, c_names, output_folder
 
 RUNNER = "run.c"
 FRAMES_PER_CALL = 64
@@ -91,14 +91,8 @@ clean:
 def deploy(models: list, out: Path, name: str = "models", build: bool = True, **codegen_options) -> Deployment:
     """Write the C project of the models into ``out`` and, when ``build``, build it with make and the host compiler."""
     project = c_identifier(name)
-    idents = [c_identifier(m.name) for m in models]
-    clash = sorted({i for i in idents if idents.count(i) > 1})
-    if clash:
-        raise InputError(f"two models would both be named '{clash[0]}' in C; rename one (tinyrt convert, or "
-                         f"the model's name) before deploying them together.")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} is a file; give a folder to deploy into.")
-    out.mkdir(parents=True, exist_ok=True)
+    idents = c_names(models)
+    output_folder(out)
     for model, ident in zip(models, idents):
         export(model, "c", out, name=ident, **codegen_options)
     (out / RUNNER).write_text(_runner(idents, project))

@@ -17,10 +17,9 @@ import shutil
 from pathlib import Path
 
 from .. import c as runtime
-from ..backends.c import c_identifier, generate
+from ..backends.c import generate
 from ..c.cross import TOOLCHAINS, cross_build
-from ..errors import InputError
-from . import Deployment
+from . import Deployment, c_names, output_folder
 
 # deploy target -> cross toolchain
 ARCHES = {"pi4": "aarch64", "armhf": "armhf"}
@@ -134,15 +133,9 @@ def _readme(arch: str, idents: list, static: bool) -> str:
 def _deploy(target: str, models: list, out: Path, build: bool = True, static: bool = True,
             name: str | None = None, **codegen_options) -> Deployment:
     arch = ARCHES[target]
-    codes = [generate(m, c_identifier(m.name), **codegen_options) for m in models]
-    idents = [c.name for c in codes]
-    clash = sorted({i for i in idents if idents.count(i) > 1})
-    if clash:
-        raise InputError(f"two models would both be named '{clash[0]}' in C; rename one (tinyrt convert, or "
-                         f"the model's name) before deploying them together.")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} is a file; give a folder to deploy into.")
-    out.mkdir(parents=True, exist_ok=True)
+    idents = c_names(models)
+    codes = [generate(m, ident, **codegen_options) for m, ident in zip(models, idents)]
+    output_folder(out)
     files = {HARNESS: harness_source()}
     for code in codes:
         files.update(code.files())
