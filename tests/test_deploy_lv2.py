@@ -16,6 +16,7 @@ import pytest
 
 import tinyrt
 from test_cli import fail, run
+from test_processor import _knob_model
 from tinyrt.audio.io import read_wav, write_wav
 from tinyrt.backends.c import c_identifier
 from tinyrt.backends.c.processor import Processor
@@ -36,13 +37,6 @@ def _models():
     b = R.effect_model(rng, "gru", 6, block_size=16)
     b.name = "gru_block16"
     return [a, b, _knob_model()]
-
-
-def _knob_model():
-    rng = np.random.default_rng(8)
-    m = Model([R.rnn(rng, "lstm", 2, 6), R.dense(rng, 6, 1)], input_size=2, sample_rate=RATE, name="knobbed",
-              metadata={"params": [{"name": "drive", "min": 0.0, "max": 1.0, "default": 0.25}]})
-    return m.validate()
 
 
 @pytest.fixture(scope="module")

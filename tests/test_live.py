@@ -179,9 +179,8 @@ _JACKD = {}  # server name -> the jackd process serving it
 
 @pytest.fixture(scope="module")
 def jack_server():
-    if shutil.which("jackd") is None:
-        pytest.skip("jackd is not installed (apt-get install jackd2)")
-    jack = pytest.importorskip("jack")
+    assert shutil.which("jackd"), "jackd is not installed (make install runs apt-get install jackd2)"
+    import jack
     name = f"tinyrt-test-{uuid.uuid4().hex[:10]}"
     env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1", "JACK_DEFAULT_SERVER": name}
     old = {k: os.environ.get(k) for k in ("JACK_NO_AUDIO_RESERVATION", "JACK_DEFAULT_SERVER")}
