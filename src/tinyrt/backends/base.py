@@ -2,7 +2,8 @@
 
 A backend loads a Model, keeps its streaming state, and processes frames:
 ``process(frames)`` maps (T, input_size) float32 to (T, output_size). ``reset()`` returns
-the state to its initial value. Any split of a signal into calls gives the same output as
+the state to its initial value. An output that is not finite (a model that blew up) resets the state,
+is zeroed from the first bad frame and counted in ``nonfinite_resets``. Any split of a signal into calls gives the same output as
 one call. ``backend(audio, sample_rate)`` works on audio samples (pedalboard style): it
 checks the sample rate and the values, groups samples into frames of ``block_size``, and
 returns as many samples as it was given, delayed by ``latency`` = block_size - 1 samples.
@@ -23,6 +24,7 @@ class Backend:
     def __init__(self, model):
         self.model = model.validate()
         self.latency = model.block_size - 1
+        self.nonfinite_resets = 0  # calls whose output was not finite: state reset, output zeroed from there
         self._clear_adapter()
 
     def _reset(self) -> None:
@@ -51,7 +53,13 @@ class Backend:
             raise InputError(f"the input to {self.model.name} contains NaN or infinite values.")
         if len(x) == 0:
             return np.zeros((0, self.model.output_size), dtype=self.dtype)
-        return self._process(x)
+        y = self._process(x)
+        bad = ~np.isfinite(y).all(axis=1)
+        if bad.any():  # a model that blew up: start it again from its initial state rather than poison every call
+            y[int(np.argmax(bad)):] = 0.0
+            self._reset()
+            self.nonfinite_resets += 1
+        return y
 
     def _clear_adapter(self) -> None:
         m = self.model

@@ -13,11 +13,31 @@ from ..base import Backend
 from .codegen import CCode, generate
 
 
+def _call_source(ident: str) -> str:
+    """Return the C of the engine's audio call: the model's process with flush-to-zero / denormals-are-zero set."""
+    return f"""/* the engine's audio call from Python: {ident}_process with FTZ/DAZ set for its duration (trt_proc.h) */
+#include "trt_proc.h"
+#include "{ident}.h"
+
+void trt_call_{ident}(void *s, const float *in, float *out, int n);
+
+void trt_call_{ident}(void *s, const float *in, float *out, int n)
+{{
+    unsigned long env;
+    trt_proc_fpenv_enter(&env);
+    {ident}_process(({ident}_state *)s, in, out, n);
+    trt_proc_fpenv_leave(env);
+}}
+"""
+
+
 class CBackend(Backend):
     """Runs the generated C99 engine in-process.
 
     Options: ``profile`` ("portable" -O2, "native" -O3 -march=native), ``activations``
     ("precise" or "fast" approximations), ``weights`` ("float32" or "bf16" storage), ``name``.
+    Every call runs with flush-to-zero and denormals-are-zero set (and the caller's mode restored), as
+    an audio host runs its callback.
     """
 
     name = "c"
@@ -26,7 +46,8 @@ class CBackend(Backend):
                  weights: str = "float32", name: str | None = None):
         super().__init__(model)
         self.code: CCode = generate(model, name, activations, weights)
-        self.library = build(self.code.files(), f"lib{self.code.name}.so", profile=profile)
+        files = {**self.code.files(), "trt_call.c": _call_source(self.code.name)}
+        self.library = build(files, f"lib{self.code.name}.so", profile=profile)
         try:
             lib = ctypes.CDLL(str(self.library))
         except OSError as exc:
@@ -41,7 +62,7 @@ class CBackend(Backend):
         self._reset_fn = getattr(lib, f"{ident}_reset")
         self._reset_fn.argtypes = [ctypes.c_void_p]
         self._reset_fn.restype = None
-        self._process_fn = getattr(lib, f"{ident}_process")
+        self._process_fn = getattr(lib, f"trt_call_{ident}")
         self._process_fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int]
         self._process_fn.restype = None
         self._reset()

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include TRT_MODEL_HEADER
+#include "trt_proc.h"
 
 #define TRT_CAT2(a, b) a##b
 #define TRT_CAT(a, b) TRT_CAT2(a, b)
@@ -282,6 +283,8 @@ static int cmd_profile(long frames, long block)
 
 int main(int argc, char **argv)
 {
+    unsigned long fpenv; /* flush-to-zero / denormals-are-zero, as an audio host runs its callback */
+    trt_proc_fpenv_enter(&fpenv);
     if (argc == 5 && !strcmp(argv[1], "run")) return cmd_run(argv[2], argv[3], strtoull(argv[4], NULL, 10));
     if (argc == 5 && !strcmp(argv[1], "time")) return cmd_time(atol(argv[2]), atol(argv[3]), atoi(argv[4]));
 #ifdef TRT_HOOKS
