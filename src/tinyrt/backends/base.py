@@ -2,10 +2,10 @@
 
 A backend loads a Model, keeps its streaming state, and processes frames:
 ``process(frames)`` maps (T, input_size) float32 to (T, output_size). ``reset()`` returns
-the state to its initial value. An output that is not finite (a model that blew up) resets the state,
-is zeroed from the first bad frame and counted in ``nonfinite_resets``. Any split of a signal into calls gives the same output as
-one call. ``backend(audio, sample_rate)`` works on audio samples (pedalboard style): it
-checks the sample rate and the values, groups samples into frames of ``block_size``, and
+the state to its initial value. An output that is not finite (a model that blew up) resets the
+state, is zeroed from the first bad frame and counted in ``nonfinite_resets``. Any split of a signal
+into calls gives the same output as one call. ``backend(audio, sample_rate)`` works on audio
+samples (pedalboard style): it checks the sample rate and the values, groups samples into frames of ``block_size``, and
 returns as many samples as it was given, delayed by ``latency`` = block_size - 1 samples.
 """
 from __future__ import annotations
