@@ -36,8 +36,8 @@ import re
 import numpy as np
 
 from ..errors import FormatError, UnsupportedError
-from ..ir import Layer, Model
 from ..files import check_limit
+from ..ir import Layer, Model
 from ._json import checked, read_array, read_int, read_rate
 
 SUPPORTED = ("LSTM", "Linear")

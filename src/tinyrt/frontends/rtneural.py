@@ -39,10 +39,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FormatError, UnsupportedError
+from ..files import check_limit
 from ..formats import RTNEURAL_ACTIVATIONS as ACTIVATIONS
 from ..formats import RTNEURAL_LAYER_TYPES as LAYER_TYPES
 from ..ir import Layer, Model
-from ..files import check_limit
 from ._json import checked, read_array, read_gain_db, read_int, read_rate
 
 
