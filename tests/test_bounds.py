@@ -343,3 +343,14 @@ def test_classic_save_is_atomic(tmp_path, monkeypatch):
 def test_limits_are_documented():
     assert {"layer_units": 65536, "layers": 1024, "weights": 1 << 26, "taps": 1 << 20, "block_size": 65536,
             "gain_db": 240}.items() <= LIMITS.items()
+
+
+def test_cli_zoo_refuses_an_absurd_block_in_one_line():
+    tinyrt = str(Path(sys.executable).parent / "tinyrt")
+    start = time.perf_counter()
+    proc = subprocess.run([tinyrt, "zoo", "--blocks", "matvec:in=100000000,out=100000000"], capture_output=True,
+                          text=True, timeout=120)
+    assert time.perf_counter() - start < 30
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == ("tinyrt: error: matvec size 'in' is 100000000, more than the limit of 65536 "
+                                   "(raise TINYRT_MAX_LAYER_UNITS if the model really needs it)."), proc.stderr
