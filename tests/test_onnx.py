@@ -199,9 +199,11 @@ def test_file_of_another_model_is_a_model_error(tmp_path):
         OnnxBackend(CASES["dense-nobias"], path=path)
 
 
-def test_unwritable_path_is_a_format_error(tmp_path):
-    with pytest.raises(FormatError, match="cannot be written"):
-        export(CASES["dense"], tmp_path / "no" / "such" / "dir" / "m.onnx")
+def test_unwritable_path_is_an_input_error_and_a_missing_folder_is_created(tmp_path):
+    (tmp_path / "plain").write_text("a file, not a folder")
+    with pytest.raises(InputError, match="cannot create the folder .*plain"):
+        export(CASES["dense"], tmp_path / "plain" / "m.onnx")
+    assert export(CASES["dense"], tmp_path / "no" / "such" / "dir" / "m.onnx").is_file()
 
 
 @pytest.mark.parametrize("package", ["onnx", "onnxruntime"])

@@ -341,9 +341,10 @@ def test_torchscript_export_reloads_with_the_same_numbers(tmp_path):
         y2, _ = loaded(torch.from_numpy(x[:, 1:]), state)
     assert np.max(np.abs(torch.cat([y1, y2], 1).numpy() - want)) <= 1e-5
     assert export(model, tmp_path / "again.pt") == tmp_path / "again.pt"
-    with pytest.raises(InputError, match=r"cannot write the TorchScript file .*missing.*; check that its folder "
-                                         r"exists"):
-        export(model, tmp_path / "missing" / "m.pt")
+    (tmp_path / "plain").write_text("a file, not a folder")
+    with pytest.raises(InputError, match=r"cannot create the folder .*plain"):
+        export(model, tmp_path / "plain" / "m.pt")
+    assert export(model, tmp_path / "missing" / "m.pt").is_file()  # a missing folder is created
 
 
 def test_example_check_runs_in_eval_mode_and_restores_training():

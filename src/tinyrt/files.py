@@ -26,6 +26,12 @@ _DEFAULTS = {
     "array_bytes": 1 << 30,       # one weight array, after decompression
     "archive_bytes": 2 << 30,     # all members of a .tinyrt or .npz archive, after decompression
     "archive_members": 4096,      # arrays in one .npz
+    "layer_units": 65536,         # features, channels or hidden units of one layer, as a model file declares them
+    "layers": 1024,               # layers in one model file (or stacked layers of one recurrent unit)
+    "weights": 1 << 26,           # weight values one layer (or zoo block) may need, counted in values
+    "taps": 1 << 20,              # a convolution's receptive field in samples ((kernel - 1) * dilation + 1)
+    "block_size": 65536,          # samples in one frame
+    "gain_db": 240,               # the size of a gain in dB (either sign)
 }
 
 
@@ -45,6 +51,16 @@ def limit(name: str) -> int:
 
 
 LIMITS = _DEFAULTS  # the defaults, for documentation and tests
+
+
+def check_limit(value, name: str, what: str, where: str | None = None, error=FormatError):
+    """Return value if it is at most limit(name); else raise error in one sentence naming what, value and limit."""
+    cap = limit(name)
+    if value > cap:
+        prefix = f"{where}: " if where else ""
+        raise error(f"{prefix}{what} is {value}, more than the limit of {cap} (raise TINYRT_MAX_{name.upper()} "
+                    f"if the model really needs it).")
+    return value
 
 
 def output_path(path, what: str = "output") -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DependencyError, FormatError, ModelError, UnsupportedError
+from ..files import atomic_path
 from .base import Backend
 
 DEFAULT_OPSET = 17  # runs on ONNX Runtime 1.13 and later
@@ -63,8 +64,10 @@ def export(model, path, opset: int = DEFAULT_OPSET) -> Path:
     """Write the model as a streaming ONNX file and return its path."""
     path = Path(path)
     proto = to_onnx(model, opset)
+    data = proto.SerializeToString()
     try:
-        path.write_bytes(proto.SerializeToString())
+        with atomic_path(path, "ONNX file") as tmp:  # a failed write leaves any earlier file untouched
+            tmp.write_bytes(data)
     except OSError as exc:
         raise FormatError(f"{path}: cannot be written ({exc.strerror}); choose a writable path.") from None
     return path

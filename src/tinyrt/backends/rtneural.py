@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UnsupportedError
+from ..files import write_text
 from ..formats import RTNEURAL_ACTIVATIONS as ACTIVATIONS
 
 SUPPORTED = (f"dense, conv1d, lstm, gru, batchnorm, prelu and {'/'.join(ACTIVATIONS)} activations "
@@ -186,6 +187,4 @@ def export(model, path, skip: str = "error", **options) -> Path:
         raise UnsupportedError(f"the RTNeural exporter has no option {next(iter(options))!r}; "
                                f"its only option is skip.")
     doc = to_rtneural(model, skip)
-    path = Path(path)
-    path.write_text(json.dumps(doc, default=_json_scalar))
-    return path
+    return write_text(Path(path), json.dumps(doc, default=_json_scalar), "RTNeural JSON file")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DependencyError, InputError
+from ..files import atomic_path
 from ..ir import Model
 from .base import Backend
 
@@ -99,8 +100,10 @@ def export(model: Model, path) -> Path:
             "state_floats": model.state_floats}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        extra = {INFO_FILE: json.dumps(info, default=str)}
         try:
-            torch.jit.save(scripted, str(path), _extra_files={INFO_FILE: json.dumps(info, default=str)})
+            with atomic_path(path, "TorchScript file") as tmp:  # a failed save leaves any earlier file untouched
+                torch.jit.save(scripted, str(tmp), _extra_files=extra)
         except (OSError, RuntimeError) as exc:
             raise InputError(f"cannot write the TorchScript file {path} ({exc}); check that its folder "
                              f"exists and is writable.") from None

@@ -19,9 +19,10 @@ import numpy as np
 
 from ..backends import ENGINES, backend
 from ..errors import BuildError, DependencyError, InputError, UnsupportedError
+from ..files import check_limit
 from ..ir import Model
 from .runner import time_engine
-from .zoo_blocks import KINDS, input_frames, quantization_error
+from .zoo_blocks import KINDS, input_frames, quantization_error, values_needed
 from .zoo_engines import RUNNERS, scripted_ir
 
 BLOCKS = KINDS  # kind -> Kind: .description, .sizes (name -> default), .choices
@@ -129,6 +130,9 @@ def _size(kind: str, name: str, value, default):
         if not parts or None in parts or min(parts) < 1:
             raise InputError(f"{what} must be positive whole numbers joined by '-' (like 16-64-16), "
                              f"got '{_fmt(value)}'.")
+        check_limit(len(parts), "layers", f"the number of entries of {what}", error=InputError)
+        for part in parts:
+            check_limit(part, "layer_units", what, error=InputError)
         return tuple(parts)
     if isinstance(default, float):
         try:
@@ -141,7 +145,7 @@ def _size(kind: str, name: str, value, default):
     number = _whole(value)
     if number is None or number < 1:
         raise InputError(f"{what} must be a positive whole number, got '{value}'.")
-    return number
+    return check_limit(number, "layer_units", what, error=InputError)
 
 
 def block(kind: str, seed: int = 0, **sizes) -> ZooBlock:
@@ -157,6 +161,8 @@ def block(kind: str, seed: int = 0, **sizes) -> ZooBlock:
     problem = spec.check(values)
     if problem:
         raise InputError(problem)
+    check_limit(values_needed(kind, values), "weights", f"the number of weight and state values of this {kind} block",
+                error=InputError)
     n_in, n_out, weights, model = spec.make(np.random.default_rng(seed), values)
     return ZooBlock(kind, values, n_in, n_out, weights, model)
 

@@ -149,6 +149,26 @@ def _check_density(s):
     return None
 
 
+def values_needed(kind: str, s: dict) -> int:
+    """Return about how many weight and state values a block of these sizes allocates (checked before building)."""
+    if kind in ("matvec", "matvec_int8", "matvec_sparse"):
+        return s["in"] * s["out"]
+    if kind == "conv1d":
+        c = s["channels"]
+        return c * c * s["kernel"] // s["groups"] + c * ((s["kernel"] - 1) * s["dilation"] + 1)
+    if kind in ("lstm", "gru"):
+        return 4 * s["hidden"] * (s["input"] + s["hidden"] + 2)
+    if kind == "mlp":
+        w = s["widths"]
+        return sum(a * b + b for a, b in zip(w, w[1:]))
+    if kind == "transformer":
+        d, t = s["d_model"], s["tokens"]
+        return 4 * d * d + 2 * d * s["ff"] + t * t * s["heads"] + t * (d + s["ff"])
+    if kind == "mdn":
+        return s["in"] * s["mixtures"] * (1 + 2 * s["dims"])
+    return sum(v for v in s.values() if isinstance(v, int))
+
+
 KINDS = {
     "matvec": Kind("dense matrix-vector product y = W x (float32, no bias)", {"in": 64, "out": 64}, _make_matvec),
     "matvec_int8": Kind(

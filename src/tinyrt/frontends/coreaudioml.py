@@ -60,12 +60,12 @@ def from_coreaudioml(doc: dict, name: str = "model", where: str = "CoreAudioML J
     if md.get("bidirectional"):
         raise UnsupportedError(f"{where}: a bidirectional recurrent unit cannot run in real time, so tinyrt does "
                                f"not read it.")
-    n_in = read_int(_field(md, "input_size", where), "'input_size'", where)
-    n_out = read_int(_field(md, "output_size", where), "'output_size'", where)
-    hidden = read_int(_field(md, "hidden_size", where), "'hidden_size'", where)
-    n_layers = read_int(md.get("num_layers", 1), "'num_layers'", where)
+    n_in = read_int(_field(md, "input_size", where), "'input_size'", where, cap="layer_units")
+    n_out = read_int(_field(md, "output_size", where), "'output_size'", where, cap="layer_units")
+    hidden = read_int(_field(md, "hidden_size", where), "'hidden_size'", where, cap="layer_units")
+    n_layers = read_int(md.get("num_layers", 1), "'num_layers'", where, cap="layers")
     skip = _field(md, "skip", where)
-    skip = read_int(int(skip) if isinstance(skip, bool) else skip, "'skip'", where, minimum=0)
+    skip = read_int(int(skip) if isinstance(skip, bool) else skip, "'skip'", where, minimum=0, cap="layer_units")
     bias_fl = md.get("bias_fl", True)
     if not isinstance(bias_fl, bool):
         raise FormatError(f"{where}: 'bias_fl' must be true or false, got {bias_fl!r}.")

@@ -36,6 +36,7 @@ import re
 import numpy as np
 
 from ..errors import FormatError, UnsupportedError
+from ..files import check_limit
 from ..ir import Layer, Model
 from ._json import checked, read_array, read_int, read_rate
 
@@ -55,10 +56,13 @@ def _version(doc: dict, where: str) -> str:
     return version
 
 
+_CAPS = {"num_layers": "layers", "receptive_field": "taps"}  # every other config size is a layer width
+
+
 def _config_int(config: dict, key: str, where: str, default=None) -> int:
     if key not in config and default is None:
         raise FormatError(f"{where}: 'config' lacks the field '{key}'.")
-    return read_int(config.get(key, default), f"config '{key}'", where)
+    return read_int(config.get(key, default), f"config '{key}'", where, cap=_CAPS.get(key, "layer_units"))
 
 
 def _count_check(weights: np.ndarray, expected: int, what: str, where: str) -> None:
@@ -110,6 +114,7 @@ def _linear(config: dict, weights: np.ndarray, where: str, order: str) -> list:
     _count_check(weights, taps + bias, f"a Linear model with receptive_field {taps}"
                                        f"{' and a bias' if bias else ''}", where)
     kernel = weights[:taps][::-1] if order == "impulse" else weights[:taps]
+    check_limit(channels * taps, "weights", f"{channels} channels x {taps} taps (weight values)", where)
     w = {"weight": np.tile(kernel, (channels, 1, 1))}
     if bias:
         w["bias"] = np.full(channels, weights[taps])

@@ -39,10 +39,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FormatError, UnsupportedError
+from ..files import check_limit
 from ..formats import RTNEURAL_ACTIVATIONS as ACTIVATIONS
 from ..formats import RTNEURAL_LAYER_TYPES as LAYER_TYPES
 from ..ir import Layer, Model
-from ._json import checked, read_array, read_int, read_rate
+from ._json import checked, read_array, read_gain_db, read_int, read_rate
 
 
 def _weights(entry: dict, counts: tuple, at: str) -> list:
@@ -79,8 +80,11 @@ def _conv1d(entry, n_in, n_out, at):
         if key not in entry:
             raise FormatError(f"{at}: a conv1d layer needs the field '{key}'.")
         value = entry[key]
-        params[key] = read_int(value[-1] if isinstance(value, list) and value else value, f"'{key}'", at)
-    groups = read_int(entry.get("groups", 1), "'groups'", at)
+        params[key] = read_int(value[-1] if isinstance(value, list) and value else value, f"'{key}'", at,
+                               cap="taps")
+    check_limit((params["kernel_size"] - 1) * params["dilation"] + 1, "taps",
+                "the receptive field ((kernel_size - 1) * dilation + 1)", at)
+    groups = read_int(entry.get("groups", 1), "'groups'", at, cap="layer_units")
     if n_in % groups or n_out % groups:
         raise FormatError(f"{at}: groups = {groups} does not divide {n_in} input and {n_out} output channels.")
     w = _weights(entry, (1, 2), at)
@@ -165,13 +169,14 @@ _CONVERT = {
 def _last_dim(shape, what: str, where: str) -> int:
     if not isinstance(shape, list) or not shape:
         raise FormatError(f"{where}: {what} must be a list like [null, null, 8].")
-    return read_int(shape[-1], f"the last entry of {what}", where)
+    return read_int(shape[-1], f"the last entry of {what}", where, cap="layer_units")
 
 
 def _layers(doc: dict, n_in: int, where: str) -> list:
     entries = doc.get("layers")
     if not isinstance(entries, list) or not entries:
         raise FormatError(f"{where}: 'layers' must be a non-empty list of layer objects.")
+    check_limit(len(entries), "layers", "the number of layers", where)
     out = []
     for i, entry in enumerate(entries):
         at = f"{where}: layer {i}"
@@ -189,15 +194,13 @@ def _layers(doc: dict, n_in: int, where: str) -> list:
 
 
 def _gain_db(doc: dict, key: str, where: str) -> float:
-    value = doc.get(key, 0.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise FormatError(f"{where}: '{key}' must be a number of dB, got {value!r}.")
-    return float(10.0 ** (value / 20.0))
+    return read_gain_db(doc.get(key, 0.0), f"'{key}'", where)
 
 
-def _input_gain(gain: float, n_in: int) -> Layer:
+def _input_gain(gain: float, n_in: int, where: str) -> Layer:
     if n_in == 1:
         return Layer("gain", {"features": 1, "gain": gain})
+    check_limit(n_in * n_in, "weights", f"the input gain's {n_in} x {n_in} matrix (weight values)", where)
     scale = np.eye(n_in)
     scale[0, 0] = gain  # AIDA-X scales the audio, not the knob inputs after it
     return Layer("dense", {"in_features": n_in, "out_features": n_in, "bias": False}, {"weight": scale})
@@ -211,7 +214,7 @@ def from_rtneural(doc: dict, name: str = "model", where: str = "RTNeural JSON") 
     n_in = _last_dim(in_shape, "'in_shape'", where)
     body = _layers(doc, n_in, where)
     layers = body
-    skip = read_int(doc.get("in_skip", 0), "'in_skip'", where, minimum=0)
+    skip = read_int(doc.get("in_skip", 0), "'in_skip'", where, minimum=0, cap="layer_units")
     if skip:
         n_out = body[-1].out_features
         if skip != n_out or skip > n_in:
@@ -220,7 +223,7 @@ def from_rtneural(doc: dict, name: str = "model", where: str = "RTNeural JSON") 
         layers = [Layer("residual", {"features": n_in}, layers=body)]
     in_gain, out_gain = _gain_db(doc, "in_gain", where), _gain_db(doc, "out_gain", where)
     if in_gain != 1.0:
-        layers = [_input_gain(in_gain, n_in)] + layers
+        layers = [_input_gain(in_gain, n_in, where)] + layers
     if out_gain != 1.0:
         layers = layers + [Layer("gain", {"features": layers[-1].out_features, "gain": out_gain})]
     metadata = doc.get("metadata") or {}
@@ -228,7 +231,7 @@ def from_rtneural(doc: dict, name: str = "model", where: str = "RTNeural JSON") 
         raise FormatError(f"{where}: 'metadata' must be an object.")
     rate = next((v for v in (metadata.get("samplerate"), metadata.get("sample_rate"), doc.get("sample_rate"))
                  if v is not None), None)
-    block = read_int(doc.get("block_size", 1), "'block_size'", where)
+    block = read_int(doc.get("block_size", 1), "'block_size'", where, cap="block_size")
     model = Model(layers, input_size=n_in, block_size=block, name=name, metadata=dict(metadata),
                   sample_rate=read_rate(rate, "the sample rate", where))
     return checked(model, where)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ...c.build import WARNINGS, build, cache_root, section_sizes
 from ...errors import BuildError, InputError, UnsupportedError
+from ...files import write_bytes, write_text
 from .chain import chain_header, chain_spec, is_chain
 from .classic import ClassicSpec, header, spec_for
 from .codegen import c_identifier
@@ -109,15 +110,16 @@ class CModel:
         """
         from .loadable import to_binary, to_csv
         path = Path(path)
+        # every form is built in memory first and written atomically: a failure leaves any earlier file untouched
         if path.suffix == ".h":
-            path.write_text(self.header(name or path.stem))
+            write_text(path, self.header(name or path.stem), "C header")
         elif path.suffix in (".bin", ".csv") and not isinstance(self.spec, ClassicSpec):
             raise UnsupportedError(f"the loadable {path.suffix} format holds tree models; save "
                                    f"{self.info['estimator']} as a .h C library.")
         elif path.suffix == ".bin":
-            path.write_bytes(to_binary(self.spec))
+            write_bytes(path, to_binary(self.spec), "binary model")
         elif path.suffix == ".csv":
-            path.write_text(to_csv(self.spec))
+            write_text(path, to_csv(self.spec), "CSV model")
         else:
             raise InputError(f"cannot tell the format of {path.name}; save to a .h (C library), .bin (binary "
                              f"loadable model) or .csv (text loadable model) file.")

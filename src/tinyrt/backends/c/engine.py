@@ -8,7 +8,8 @@ import numpy as np
 
 from ...c import included_headers
 from ...c.build import build
-from ...errors import BuildError
+from ...errors import BuildError, InputError
+from ...files import write_text
 from ..base import Backend
 from .codegen import CCode, generate
 
@@ -82,8 +83,11 @@ class CBackend(Backend):
 def export(model, path: Path, *, name: str | None = None, activations: str = "precise",
            weights: str = "float32") -> Path:
     """Write `<name>.h`, `<name>.c` and the runtime headers they include (transitively) into folder `path`."""
-    code = generate(model, name, activations, weights)
-    path.mkdir(parents=True, exist_ok=True)
-    for fname, text in {**included_headers(*code.files().values()), **code.files()}.items():
-        (path / fname).write_text(text)
+    code = generate(model, name, activations, weights)  # everything is generated before a file is touched
+    files = {**included_headers(*code.files().values()), **code.files()}
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"the C export folder {path} is a file; give a folder name.")
+    for fname, text in files.items():
+        write_text(path / fname, text, "C export file")  # each file atomically: never half a header
     return path
