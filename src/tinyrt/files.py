@@ -202,7 +202,7 @@ def _load_npy(raw: bytes, what: str) -> np.ndarray:
     except (ValueError, SyntaxError, TypeError, OverflowError, EOFError, tokenize.TokenError) as exc:
         raise FormatError(f"{what} has an unreadable header ({exc or type(exc).__name__}).") from None
     if dtype.kind not in "fiub" or dtype.hasobject:
-        raise FormatError(f"{what} holds {dtype} values; weights must be real numbers (float or integer).")
+        raise FormatError(f"{what} holds {dtype} values; tinyrt reads only real numbers (float or integer).")
     count = 1
     for n in shape:
         count *= int(n)
