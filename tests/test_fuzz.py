@@ -21,7 +21,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import tinyrt
@@ -32,7 +32,7 @@ from tinyrt.cli.common import samples_table
 from tinyrt.train import config_from_dict
 
 COUNTS: Counter = Counter()
-FUZZ = settings(max_examples=60, deadline=10_000, derandomize=True, database=None,
+FUZZ = settings(max_examples=150, deadline=10_000, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 MEMORY_CAP = 1 << 30  # growth of the peak resident size over the whole file, in bytes
 
@@ -235,7 +235,7 @@ def npy_member(draw):
         return buf.getvalue()
     shape = tuple(draw(st.lists(st.sampled_from([0, 1, 3, 2 ** 20, 10 ** 9, 2 ** 62]), min_size=0, max_size=4)))
     descr = draw(st.sampled_from(["<f4", "<f8", "|O", "<U8", "<c16", "V8"]))
-    header = "{'descr': %r, 'fortran_order': %s, 'shape': %r, }" % (descr, draw(st.booleans()), shape)
+    header = f"{{'descr': {descr!r}, 'fortran_order': {draw(st.booleans())}, 'shape': {shape!r}, }}"
     header = header.ljust(118) + "\n"
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + draw(st.binary(max_size=64))
 
@@ -397,6 +397,8 @@ def _one_line_usage_error(exc: SystemExit, err: str):
 
 @FUZZ
 @given(argv=argvs())
+@example(argv=["info", "m.tinyrt", "\r"])  # found: a control character in an argument split the error line
+@example(argv=["check", "--seconds", "-1\nx", "m"])
 def test_argument_parsing(argv):
     COUNTS["CLI parse_args"] += 1
     err = io.StringIO()
