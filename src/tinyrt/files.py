@@ -13,7 +13,9 @@ import io
 import json
 import os
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -167,8 +169,11 @@ def read_member(zf: zipfile.ZipFile, name: str, cap: int, where: str) -> bytes:
                           f"deflated members only.")
     if info.file_size > cap:
         raise FormatError(f"{where}: {name} inflates to {info.file_size} bytes, more than the limit of {cap}.")
-    with zf.open(info) as f:
-        data = f.read(cap + 1)  # the header's size may lie: never read more than the cap
+    try:
+        with zf.open(info) as f:
+            data = f.read(cap + 1)  # the header's size may lie: never read more than the cap
+    except (zlib.error, zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise FormatError(f"{where}: {name} is damaged ({exc or type(exc).__name__}); re-create the file.") from None
     if len(data) > cap:
         raise FormatError(f"{where}: {name} inflates to more than the limit of {cap} bytes.")
     return data
@@ -210,10 +215,10 @@ def _load_npy(raw: bytes, what: str) -> np.ndarray:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
         else:
             raise ValueError(f"unknown .npy version {version}")
-    except ValueError as exc:
-        raise FormatError(f"{what} has an unreadable header ({exc}).") from None
+    except (ValueError, SyntaxError, TypeError, OverflowError, EOFError, tokenize.TokenError) as exc:
+        raise FormatError(f"{what} has an unreadable header ({exc or type(exc).__name__}).") from None
     if dtype.kind not in "fiub" or dtype.hasobject:
-        raise FormatError(f"{what} holds {dtype} values; weights must be real numbers (float or integer).")
+        raise FormatError(f"{what} holds {dtype} values; tinyrt reads only real numbers (float or integer).")
     count = 1
     for n in shape:
         count *= int(n)

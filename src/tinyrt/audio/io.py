@@ -23,7 +23,10 @@ def read_wav(path) -> tuple:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", wavfile.WavFileWarning)
             rate, data = wavfile.read(path)
-    except (ValueError, OSError, EOFError, struct.error, ZeroDivisionError, IndexError) as exc:
+    except (ValueError, OSError, EOFError, struct.error, ZeroDivisionError, IndexError, UnboundLocalError,
+            MemoryError, OverflowError) as exc:
+        if isinstance(exc, UnboundLocalError):  # scipy's answer to a file without a fmt chunk
+            raise FormatError(f"{path}: not a readable WAV file (it has no fmt chunk).") from None
         raise FormatError(f"{path}: not a readable WAV file ({exc or type(exc).__name__}).") from None
     short = [str(w.message) for w in caught if "prematurely" in str(w.message) or "EOF" in str(w.message)]
     if short:

@@ -17,12 +17,17 @@ from . import bench, classic, deploy, live, models, training
 VERBS = (models, classic, training, bench, deploy, live)
 
 
+def one_line(text: str) -> str:
+    """Return text with control characters (newlines, carriage returns, escapes) shown escaped, on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one sentence, like every other tinyrt error."""
 
     def error(self, message: str):
         """Print the mistake in one line and exit with status 2."""
-        self.exit(2, f"tinyrt: error: {self.prog}: {message}; see {self.prog} --help.\n")
+        self.exit(2, f"tinyrt: error: {self.prog}: {one_line(message)}; see {self.prog} --help.\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +46,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except Error as exc:
-        print(f"tinyrt: error: {exc}", file=sys.stderr)
+        print(f"tinyrt: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tinyrt: interrupted.", file=sys.stderr)

@@ -16,16 +16,34 @@ def load_model(path):
 
 
 def samples_table(path):
-    """Return a samples x features float32 table read from a .npy or .csv file."""
+    """Return a samples x features float32 table read from a .npy or .csv file (finite real numbers only)."""
     import numpy as np
+
+    from ..errors import FormatError
+    from ..files import _load_npy, limit
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such samples file.")
+    if path.stat().st_size > limit("array_bytes") + 4096:
+        raise InputError(f"{path}: the samples file is larger than the limit of {limit('array_bytes')} bytes "
+                         f"(raise TINYRT_MAX_ARRAY_BYTES for a larger table).")
     try:
-        x = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
-    except (OSError, ValueError) as exc:
+        if path.suffix == ".npy":
+            x = _load_npy(path.read_bytes(), f"{path}: the samples")  # bounded: the header is checked first
+        else:
+            x = np.loadtxt(path, delimiter=",", ndmin=2, dtype=np.float64)
+    except FormatError as exc:
+        raise InputError(str(exc)) from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read as a samples table (.npy, or .csv of numbers: {exc}).") from None
-    return np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    if x.ndim != 2 or x.size == 0:
+        raise InputError(f"{path}: the samples table has shape {x.shape}; give samples x features (2-D, not empty).")
+    x = np.asarray(x, dtype=np.float32)
+    if not np.isfinite(x).all():
+        raise InputError(f"{path}: the samples table holds NaN or infinite values (or values beyond float32).")
+    return x
 
 
 def engine_list(text: str) -> list:

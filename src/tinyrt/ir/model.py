@@ -207,6 +207,13 @@ def _layer_from_json(doc, path: str, weights, where: str) -> Layer:
     )
 
 
+def _whole(value, key: str, where: str) -> int:
+    """Return value as an int, refusing a fraction, a string or a bool instead of silently truncating it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise FormatError(f"{where}: model.json field '{key}' must be a whole number, got {value!r}.")
+    return int(value)
+
+
 def load(path) -> Model:
     """Read a `.tinyrt` file, check it, and return the Model."""
     path = Path(path)
@@ -235,8 +242,8 @@ def load(path) -> Model:
     try:
         model = Model(
             layers=[_layer_from_json(d, str(i), weights, where) for i, d in enumerate(doc["layers"])],
-            input_size=int(doc["input_size"]),
-            block_size=int(doc.get("block_size", 1)),
+            input_size=_whole(doc["input_size"], "input_size", where),
+            block_size=_whole(doc.get("block_size", 1), "block_size", where),
             sample_rate=None if doc.get("sample_rate") is None else float(doc["sample_rate"]),
             name=str(doc.get("name", path.stem)),
             metadata=dict(doc.get("metadata") or {}),

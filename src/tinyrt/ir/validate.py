@@ -17,6 +17,7 @@ from .layers import (
 )
 
 MAX_FEATURES = 1 << 16
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 MAX_TREE_NODES = 1 << 24  # node and leaf indices are stored in float32, exact up to 2**24
 
 
@@ -42,6 +43,9 @@ def _check_params(layer, where: str) -> None:
         elif p.kind is float:
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value):
                 raise ModelError(f"{where}: parameter '{key}' must be a finite number, got {value!r}.")
+            if abs(value) > FLOAT32_MAX:
+                raise ModelError(f"{where}: parameter '{key}' = {value!r} is beyond the float32 range the engines "
+                                 f"compute in (about 3.4e38).")
         elif p.kind is bool and not isinstance(value, (bool, np.bool_)):
             raise ModelError(f"{where}: parameter '{key}' must be true or false, got {value!r}.")
         elif p.kind is str and not isinstance(value, str):
@@ -87,6 +91,9 @@ def _check_weights(layer, where: str) -> None:
             raise ModelError(f"{where}: weight '{key}' has shape {tuple(w.shape)}, expected {tuple(shape)}.")
         if not np.all(np.isfinite(w)):
             raise ModelError(f"{where}: weight '{key}' contains NaN or infinite values.")
+        if w.dtype.kind == "f" and w.size and np.abs(w).max() > FLOAT32_MAX:
+            raise ModelError(f"{where}: weight '{key}' holds values beyond the float32 range the engines compute in "
+                             f"(about 3.4e38).")
 
 
 def _indices(layer, key: str, where: str) -> np.ndarray:

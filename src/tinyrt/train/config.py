@@ -148,10 +148,17 @@ def load_config(path) -> Config:
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path}: no such configuration file.")
+    from ..files import _depth, limit
+    if path.stat().st_size > limit("json_bytes"):
+        raise FormatError(f"{path}: the configuration is larger than the limit of {limit('json_bytes')} bytes.")
     try:
         doc = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise FormatError(f"{path}: not valid TOML ({exc}).") from None
+    except RecursionError:
+        raise FormatError(f"{path}: the TOML nests deeper than {limit('json_depth')} levels.") from None
+    if _depth(doc) > limit("json_depth"):
+        raise FormatError(f"{path}: the TOML nests deeper than {limit('json_depth')} levels.")
     return config_from_dict(doc, base=path.resolve().parent, where=str(path))
 
 
