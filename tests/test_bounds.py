@@ -354,3 +354,17 @@ def test_cli_zoo_refuses_an_absurd_block_in_one_line():
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == ("tinyrt: error: matvec size 'in' is 100000000, more than the limit of 65536 "
                                    "(raise TINYRT_MAX_LAYER_UNITS if the model really needs it)."), proc.stderr
+
+
+def test_rtneural_export_refuses_metadata_it_cannot_write_in_one_sentence(tmp_path):
+    import numpy as np
+
+    import tinyrt
+    from tinyrt.bench import models as R
+    model = R.effect_model(np.random.default_rng(0), "lstm", 4)
+    good = tinyrt.export(model, "rtneural", tmp_path / "m.json")
+    before = good.read_bytes()
+    model.metadata["x"] = np.zeros(2)
+    with pytest.raises(tinyrt.ModelError, match="cannot be written as RTNeural JSON"):
+        tinyrt.export(model, "rtneural", good)
+    assert good.read_bytes() == before

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UnsupportedError
+from ..errors import ModelError, UnsupportedError
 from ..files import write_text
 from ..formats import RTNEURAL_ACTIVATIONS as ACTIVATIONS
 
@@ -187,4 +187,8 @@ def export(model, path, skip: str = "error", **options) -> Path:
         raise UnsupportedError(f"the RTNeural exporter has no option {next(iter(options))!r}; "
                                f"its only option is skip.")
     doc = to_rtneural(model, skip)
-    return write_text(Path(path), json.dumps(doc, default=_json_scalar), "RTNeural JSON file")
+    try:  # serialised in full before the file is touched
+        text = json.dumps(doc, default=_json_scalar)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{model.name}: the model cannot be written as RTNeural JSON ({exc}).") from None
+    return write_text(Path(path), text, "RTNeural JSON file")
