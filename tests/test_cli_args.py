@@ -67,3 +67,14 @@ def test_training_configs_refuse_values_that_cannot_train(table, key, value, mes
 ])
 def test_measuring_verbs_refuse_nonsense_numbers(args, message):
     fail(*args, message=message)
+
+
+def test_a_model_with_a_name_that_is_not_text_is_refused_before_any_engine_runs(tmp_path):
+    model = R.effect_model(np.random.default_rng(0), "gru", 4)
+    model.name = 123
+    for attempt in (lambda: model.save(tmp_path / "m.tinyrt"), lambda: tinyrt.backend(model, "c")):
+        with pytest.raises(tinyrt.ModelError, match="the model's name must be a string, got int 123"):
+            attempt()
+    model.name, model.metadata = "ok", ["not", "a", "dict"]
+    with pytest.raises(tinyrt.ModelError, match="ok: metadata must be a dict"):
+        tinyrt.backend(model, "reference")

@@ -48,6 +48,7 @@ from pathlib import Path
 from ..backends import ENGINES
 from ..backends.verify import signal_frames
 from ..errors import BuildError, DependencyError, InputError
+from ..files import write_text
 from .profile_engines import C_REPS, COLLECTORS, KEEP, OVERHEAD, layer_tree
 from .runner import host_frames, run_rate
 
@@ -200,8 +201,4 @@ def write_speedscope(result: dict, path) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text)
-    except OSError as exc:
-        raise InputError(f"cannot write {path} ({exc.strerror}); check that its folder exists and is "
-                         f"writable.") from None
+    write_text(path, text, "profile")

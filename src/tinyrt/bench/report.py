@@ -11,6 +11,7 @@ import platform
 import tempfile
 from pathlib import Path
 
+from ..files import write_text
 from .plots import plot_engine_comparison, plot_latency_histograms
 from .runner import table
 
@@ -51,9 +52,5 @@ def write_bench_report(results: list, path, title: str = "tinyrt bench") -> Path
             "after its deadline). Times are taken from Python around each engine's process call; the C "
             "engine's line 'timed in C' is the same model timed inside C, without the Python call.</p>"
             f"{bench_sections(results)}</body></html>")
-    try:
-        path.write_text(page)
-    except OSError as exc:
-        from ..errors import InputError
-        raise InputError(f"cannot write the report {path} ({exc.strerror}).") from None
+    write_text(path, page, "report")
     return path

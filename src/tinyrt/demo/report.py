@@ -6,6 +6,8 @@ import json
 import platform
 from pathlib import Path
 
+from ..files import write_text
+
 # The Bela guitar-distortion study's ESR-like losses at LSTM-6, one sample per step (real pedals).
 STUDY = {"Tube Screamer (overdrive)": 0.045, "RAT (distortion)": 0.119, "Blues Driver": 0.158}
 
@@ -67,9 +69,9 @@ def write_report(out: Path, rows: list, data: dict, written: dict, elapsed: floa
            "bench": [{**b, "engines": {k: {f: x for f, x in v.items() if f != "calls_ns"}
                                        for k, v in b["engines"].items()}}
                      for b in benches]}
-    (out / "report.json").write_text(json.dumps(doc, indent=1, default=str))
+    write_text(out / "report.json", json.dumps(doc, indent=1, default=str))
     text = text_table(table)
-    (out / "report.txt").write_text(text + "\n")
+    write_text(out / "report.txt", text + "\n")
     e = html.escape
     head = "".join(f"<th>{h}</th>" for h in ("model", "cell", "hidden", "block", "params", "epochs", "train time",
                                              "test ESR (C engine)", "ESR pre-emph.", "MSE", "verdict",
@@ -123,5 +125,5 @@ real pedals (not the same data, so not a like-for-like comparison):</p><ul>{stud
 {_bench_part(benches, bench_sections)}
 <h2>Data</h2>{datasets}
 </body></html>"""
-    (out / "report.html").write_text(page)
+    write_text(out / "report.html", page)
     return text

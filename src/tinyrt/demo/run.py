@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DependencyError
+from ..files import write_text
 
 EFFECTS = ("overdrive", "distortion", "fuzz")
 LATENCY = 72                      # samples of simulated interface round trip in the processed captures
@@ -113,7 +114,7 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
     configs = jobs((out / "data").resolve(), quick, minutes)
     (out / "configs").mkdir(exist_ok=True)
     for cfg in configs:
-        (out / "configs" / f"{cfg.name}.toml").write_text(cfg.to_toml())
+        write_text(out / "configs" / f"{cfg.name}.toml", cfg.to_toml())
 
     _log("[2/7] loading the clean/processed pairs: alignment, level checks, 1 s fragments, split by region")
     data = {}

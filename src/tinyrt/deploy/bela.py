@@ -26,6 +26,7 @@ from ..backends.c import c_identifier
 from ..backends.c.processor import generate_processor
 from ..c import included_headers
 from ..errors import InputError
+from ..files import write_text
 from . import Deployment
 
 BELA_RATE = 44100.0
@@ -399,7 +400,7 @@ def deploy(models: list, out: Path, *, name: str = "tinyrt_pedal", build: bool =
     files = _with_headers(files)
     out.mkdir(parents=True, exist_ok=True)
     for fname, text in files.items():
-        (out / fname).write_text(text)
+        write_text(out / fname, text)
     result = Deployment("bela", out, sorted(files))
     result.notes.append(f"copy {out} to ~/Bela/projects/{project} and run it from the Bela IDE or "
                         f"make -f projects/{project}/bela-build.mk run")

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..backends import export
 from ..backends.c import c_identifier
 from ..errors import BuildError
+from ..files import write_text
 from . import Deployment, c_names, output_folder
 
 RUNNER = "run.c"
@@ -95,8 +96,8 @@ def deploy(models: list, out: Path, name: str = "models", build: bool = True, **
     output_folder(out)
     for model, ident in zip(models, idents):
         export(model, "c", out, name=ident, **codegen_options)
-    (out / RUNNER).write_text(_runner(idents, project))
-    (out / "Makefile").write_text(_makefile(idents, project))
+    write_text(out / RUNNER, _runner(idents, project))
+    write_text(out / "Makefile", _makefile(idents, project))
     result = Deployment("c-project", out, sorted(p.name for p in out.iterdir() if p.is_file()))
     result.notes.append(f"models: {', '.join(idents)}; run one with ./{project}_run NAME < in.f32 > out.f32")
     if build:

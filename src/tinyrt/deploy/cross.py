@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import c as runtime
 from ..backends.c import generate
 from ..c.cross import TOOLCHAINS, cross_build
+from ..files import write_text
 from . import Deployment, c_names, output_folder
 
 # deploy target -> cross toolchain
@@ -141,8 +142,8 @@ def _deploy(target: str, models: list, out: Path, build: bool = True, static: bo
         files.update(code.files())
     files = with_headers(files)
     for file_name, text in files.items():
-        (out / file_name).write_text(text)
-    (out / "README.txt").write_text(_readme(arch, idents, static))
+        write_text(out / file_name, text)
+    write_text(out / "README.txt", _readme(arch, idents, static))
     result = Deployment(target, out)
     if build:
         for code in codes:

@@ -31,6 +31,7 @@ from ..backends.c import c_identifier, generate
 from ..c import included_headers, runtime_headers
 from ..c.cross import TOOLCHAINS, toolchain
 from ..errors import BuildError, InputError
+from ..files import write_text
 from . import Deployment
 
 STACK_BYTES = 8192
@@ -385,7 +386,7 @@ def deploy(models: list, out: Path, *, target: str = "cortex-m4", name: str = "f
     files = _with_headers(files)
     files["Makefile"] = _makefile(target, objects)
     for fname, text in files.items():
-        (out / fname).write_text(text)
+        write_text(out / fname, text)
     result = Deployment(target, out, sorted(files))
     result.notes.append(f"board: QEMU {board.machine} ({board.cpu}); run: make -C {out} run")
     if build:

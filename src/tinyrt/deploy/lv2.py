@@ -21,6 +21,7 @@ from ..backends.c.processor import generate_processor
 from ..c.build import build as host_build
 from ..c.cross import cross_build
 from ..errors import InputError, UnsupportedError
+from ..files import write_text
 from . import Deployment
 
 ARCHES = ("host", "aarch64", "armhf")
@@ -309,8 +310,8 @@ def write_bundle(models: list, out: Path, name: str = "models", uri: str | None 
         raise InputError(f"{out} is a file; give a folder to deploy into.")
     bundle = out / f"{ident}.lv2"
     bundle.mkdir(parents=True, exist_ok=True)
-    (bundle / "manifest.ttl").write_text(_manifest(uri, ident), encoding="utf-8")
-    (bundle / f"{ident}.ttl").write_text(_ttl(code, uri, str(name)), encoding="utf-8")
+    write_text(bundle / "manifest.ttl", _manifest(uri, ident))
+    write_text(bundle / f"{ident}.ttl", _ttl(code, uri, str(name)))
     shutil.copyfile(library, bundle / f"{ident}.so")
     return bundle, uri, code
 

@@ -16,6 +16,7 @@ import shlex
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import write_text
 from . import Deployment
 from .lv2 import plugin_code, port_labels, write_bundle
 
@@ -112,8 +113,8 @@ def deploy(models: list, out: Path, name: str = "models", build: bool = True, ur
     cfg = config(code, uri, settings)  # refuses bad settings before anything is written
     bundle, uri, code = write_bundle(models, out, name, uri, ARCH, **codegen_options)
     config_name = f"{code.name}_sushi.json"
-    (out / config_name).write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / "README.txt").write_text(_readme(bundle.name, config_name, uri, code), encoding="utf-8")
+    write_text(out / config_name, json.dumps(cfg, indent=2, ensure_ascii=False) + "\n")
+    write_text(out / "README.txt", _readme(bundle.name, config_name, uri, code))
     files = [str(p.relative_to(out)) for p in bundle.iterdir()] + [config_name, "README.txt"]
     result = Deployment("elk", out, sorted(files))
     result.built.append(f"{bundle.name}/{code.name}.so ({ARCH})")

@@ -209,7 +209,8 @@ def _layer_from_json(doc, path: str, weights, where: str) -> Layer:
 
 def _whole(value, key: str, where: str) -> int:
     """Return value as an int, refusing a fraction, a string or a bool instead of silently truncating it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value)
+            or value != int(value)):
         raise FormatError(f"{where}: model.json field '{key}' must be a whole number, got {value!r}.")
     return int(value)
 

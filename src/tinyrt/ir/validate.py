@@ -221,6 +221,10 @@ def _check_layers(layers, n_in: int, prefix: str) -> int:
 
 def validate(model) -> None:
     """Raise ModelError with one sentence if the model is malformed; return None if it is fine."""
+    if not isinstance(model.name, str):
+        raise ModelError(f"the model's name must be a string, got {type(model.name).__name__} {model.name!r}.")
+    if not isinstance(model.metadata, dict):
+        raise ModelError(f"{model.name}: metadata must be a dict (a JSON object), got {type(model.metadata).__name__}.")
     if not isinstance(model.input_size, int) or model.input_size < 1:
         raise ModelError(f"input_size must be a positive integer, got {model.input_size!r}.")
     if not isinstance(model.block_size, int) or model.block_size < 1:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..audio.metrics import pair_metrics
 from ..errors import DependencyError, InputError
+from ..files import write_text
 from .config import Config
 from .progress import ProgressBar
 
@@ -260,8 +261,8 @@ class Trainer:
             "train_time_s": round(seconds, 1), "parameters": model.n_params,
             "test": {**metrics, "warmup_samples_excluded": skip}, "model": str(model_path),
         }
-        (self.out / "metrics.json").write_text(json.dumps(summary, indent=1, default=str))
-        (self.out / "history.json").write_text(json.dumps(history))
+        write_text(self.out / "metrics.json", json.dumps(summary, indent=1, default=str))
+        write_text(self.out / "history.json", json.dumps(history))
         return TrainResult(cfg.name, self.out, model, model_path, summary, history)
 
 
