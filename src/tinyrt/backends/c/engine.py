@@ -14,6 +14,21 @@ from ..base import Backend
 from .codegen import CCode, generate
 
 
+def load_compiled(library, ident: str, what: str) -> tuple:
+    """Return (ctypes library, 64-byte aligned state buffer, its address) of a built C library.
+
+    The buffer holds ``<ident>_state_size()`` bytes and belongs to the caller (keep it alive).
+    """
+    try:
+        lib = ctypes.CDLL(str(library))
+    except OSError as exc:
+        raise BuildError(f"the compiled {what} {library} could not be loaded ({exc}).") from None
+    size = getattr(lib, f"{ident}_state_size")
+    size.restype = ctypes.c_size_t
+    buf = np.zeros(size() + 64, dtype=np.uint8)
+    return lib, buf, buf.ctypes.data + (-buf.ctypes.data) % 64
+
+
 def _call_source(ident: str) -> str:
     """Return the C of the engine's audio call: the model's process with flush-to-zero / denormals-are-zero set."""
     return f"""/* the engine's audio call from Python: {ident}_process with FTZ/DAZ set for its duration (trt_proc.h) */
@@ -49,17 +64,9 @@ class CBackend(Backend):
         self.code: CCode = generate(model, name, activations, weights)
         files = {**self.code.files(), "trt_call.c": _call_source(self.code.name)}
         self.library = build(files, f"lib{self.code.name}.so", profile=profile)
-        try:
-            lib = ctypes.CDLL(str(self.library))
-        except OSError as exc:
-            raise BuildError(f"the compiled model {self.library} could not be loaded ({exc}).") from None
         ident = self.code.name
+        lib, self._state_buf, self._state = load_compiled(self.library, ident, "model")
         self._lib = lib
-        size = getattr(lib, f"{ident}_state_size")
-        size.restype = ctypes.c_size_t
-        # 64-byte aligned state, owned by this object
-        self._state_buf = np.zeros(size() + 64, dtype=np.uint8)
-        self._state = self._state_buf.ctypes.data + (-self._state_buf.ctypes.data) % 64
         self._reset_fn = getattr(lib, f"{ident}_reset")
         self._reset_fn.argtypes = [ctypes.c_void_p]
         self._reset_fn.restype = None

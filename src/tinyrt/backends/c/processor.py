@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...c.build import build
-from ...errors import BuildError, InputError, ModelError, UnsupportedError
+from ...errors import InputError, ModelError, UnsupportedError
 from .codegen import CCode, c_identifier, generate
+from .engine import load_compiled
 
 MAX_KNOBS = 8          # trt_proc.h's TRT_PROC_MAX_KNOBS
 MAX_MODELS = 64
@@ -321,15 +322,10 @@ class Processor:
         self.code = generate_processor(list(models), name, **codegen_options)
         self.sample_rate = float(sample_rate or self.code.sample_rate or 48000.0)
         self.library = build(self.code.files(), f"lib{self.code.name}_proc.so", profile=profile)
-        try:
-            lib = ctypes.CDLL(str(self.library))
-        except OSError as exc:
-            raise BuildError(f"the compiled processor {self.library} could not be loaded ({exc}).") from None
         n = self.code.name
+        lib, self._buf, address = load_compiled(self.library, n, "processor")
         self._lib = lib
-        getattr(lib, f"{n}_state_size").restype = ctypes.c_size_t
-        self._buf = np.zeros(getattr(lib, f"{n}_state_size")() + 64, dtype=np.uint8)
-        self._state = ctypes.c_void_p(self._buf.ctypes.data + (-self._buf.ctypes.data) % 64)
+        self._state = ctypes.c_void_p(address)
         self._init = getattr(lib, f"{n}_init")
         self._init.argtypes = [ctypes.c_void_p, ctypes.c_float]
         self._set = getattr(lib, f"{n}_set_param")
