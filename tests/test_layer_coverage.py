@@ -37,6 +37,9 @@ LAYERS = {
     "batchnorm":        (P, P, P, P, P, P),
     "residual":         (P, P, P, P, P, R),  # inside the model; around all of it, skip="strip" exports it
     "gain":             (P, P, P, P, P, R),
+    "add":              (P, R, R, R, P, R),  # graph layers (named paths, as in a WaveNet)
+    "mul":              (P, R, R, R, P, R),
+    "slice":            (P, R, R, R, P, R),
     "tree_ensemble":    (P, R, R, R, P, R),
     "scaler":           (P, R, R, R, P, R),
     "linear":           (P, R, R, R, P, R),
@@ -77,6 +80,13 @@ def _act_chain(rng, functions, n: int = 4) -> list:
     return layers
 
 
+def _two_paths(rng, kind: str) -> list:
+    """Return a graph whose two dense paths from the input meet in an add or mul layer."""
+    first, second = rnd.dense(rng, 2, 3), rnd.dense(rng, 2, 3)
+    first.output, second.inputs, second.output = "a", ["input"], "b"
+    return [first, second, Layer(kind, {"features": 3}, inputs=["a", "b"]), rnd.dense(rng, 3, 1)]
+
+
 def _neural(layer_type: str) -> tuple:
     rng = _rng(layer_type)
     layers = {
@@ -92,6 +102,10 @@ def _neural(layer_type: str) -> tuple:
         "residual": lambda: [rnd.dense(rng, 2, 3), Layer("residual", {"features": 3}, layers=[
             rnd.dense(rng, 3, 3), rnd.activation(rng, "tanh", 3)]), rnd.dense(rng, 3, 1)],
         "gain": lambda: [rnd.dense(rng, 2, 3), Layer("gain", {"features": 3, "gain": 0.5})],
+        "add": lambda: _two_paths(rng, "add"),
+        "mul": lambda: _two_paths(rng, "mul"),
+        "slice": lambda: [rnd.dense(rng, 2, 4), Layer("slice", {"in_features": 4, "start": 1, "stop": 3}, output="s"),
+                          rnd.dense(rng, 2, 1)],
     }[layer_type]()
     model = Model(layers, input_size=2, sample_rate=48000.0, name=f"cov_{layer_type}")
     return model, (0.5 * rng.standard_normal((N_FRAMES, 2))).astype(np.float32)
@@ -139,7 +153,7 @@ def _classic(layer_type: str) -> tuple:
 def layer_case(layer_type: str) -> tuple:
     """Return (model, input frames) of the small model that covers one layer type."""
     return _neural(layer_type) if layer_type in ("dense", "lstm", "gru", "conv1d", "activation", "batchnorm",
-                                                 "residual", "gain") else _classic(layer_type)
+                                                 "residual", "gain", "add", "mul", "slice") else _classic(layer_type)
 
 
 @functools.cache

@@ -201,6 +201,7 @@ def translate_layers(g: GraphBuilder, layers: list, x: str, prefix: str = "") ->
 
 def build_graph(model, opset: int):
     """Return the ONNX GraphProto of a validated model, with ``x``/``y`` and the state tensors."""
+    model.require_stack("the ONNX exporter")
     g = GraphBuilder(opset)
     y = translate_layers(g, model.layers, "x")
     g.nodes = [_rename_output(node, y, "y") for node in g.nodes]

@@ -160,7 +160,7 @@ def to_rtneural(model, skip: str = "error") -> dict:
     if skip not in SKIP_OPTIONS:
         raise UnsupportedError(f"skip={skip!r} is not an option of the RTNeural exporter; use "
                                f"{' or '.join(map(repr, SKIP_OPTIONS))}.")
-    model.validate()
+    model.validate().require_stack("RTNeural's JSON format")
     doc = {"in_shape": _shape(model.input_size)}
     layers, prefix = model.layers, ""
     if len(layers) == 1 and layers[0].type == "residual":

@@ -81,7 +81,7 @@ class TorchModel(nn.Module):
 
 def to_torch(model: Model) -> TorchModel:
     """Return the model as a float32 TorchModel in eval mode."""
-    model.validate()
+    model.validate().require_stack("the torch engine")
     net = TorchModel([build(layer) for layer in model.layers], model.input_size, model.block_size,
                      model.sample_rate, model.name, model.metadata)
     return net.float().eval()

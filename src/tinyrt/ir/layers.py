@@ -36,6 +36,15 @@ kd_tree or ball_tree it searches scikit-learn's fitted tree of ``nodes`` nodes (
 depth-first query does: ``tree_index`` (idx_array), ``tree_nodes`` (idx_start, idx_end, is_leaf per
 node) and ``tree_bounds`` (KD: the lower then upper corners, (2, nodes, features); ball: the
 centroids, with ``tree_radius``), the float64 ones exact.
+
+Graphs. A model is a stack unless one of its top-level layers names its ``inputs`` or its ``output``:
+then it is a graph in topological order (a NAM WaveNet: dilated conv1d, 1x1 dense, input mixin from
+the condition, residual and skip paths). Each layer reads the tensors named in ``inputs`` (empty: the
+previous layer's output; ``"input"``: the model's input frame) and may name its own ``output`` so later
+layers can read it; the model's output is the last layer's output. Three layers exist for graphs:
+``add`` (the sum of two or more inputs of ``features`` values), ``mul`` (the product of two) and
+``slice`` (values ``start`` up to ``stop`` of one input of ``in_features``). Every other layer reads
+one input, so conv1d, dense and the activations are the same layers a stack uses.
 """
 from __future__ import annotations
 
@@ -203,6 +212,33 @@ SPECS: dict[str, LayerSpec] = {
         out_features=lambda p: p["classes"],
     ),
 }
+
+
+SPECS["add"] = LayerSpec(
+    params={"features": Param(int, REQUIRED)},
+    weights=lambda p: {},
+    in_features=_features,
+    out_features=_features,
+)
+SPECS["mul"] = LayerSpec(
+    params={"features": Param(int, REQUIRED)},
+    weights=lambda p: {},
+    in_features=_features,
+    out_features=_features,
+)
+SPECS["slice"] = LayerSpec(
+    params={"in_features": Param(int, REQUIRED), "start": Param(int, 0), "stop": Param(int, REQUIRED)},
+    weights=lambda p: {},
+    in_features=lambda p: p["in_features"],
+    out_features=lambda p: p["stop"] - p["start"],
+)
+GRAPH_LAYERS = ("add", "mul", "slice")
+INPUT = "input"  # the name of the model's input frame in a graph
+
+
+def input_count(layer_type: str) -> tuple:
+    """Return the (fewest, most) inputs a layer of this type reads."""
+    return {"add": (2, 64), "mul": (2, 2)}.get(layer_type, (1, 1))
 
 
 GMM_COVARIANCES = ("full", "tied", "diag", "spherical")

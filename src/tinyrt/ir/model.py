@@ -9,22 +9,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, ModelError
+from ..errors import FormatError, ModelError, UnsupportedError
 from ..files import limit, load_npz, loads_json, read_member, write_bytes
 from .layers import REQUIRED, SPECS, state_floats
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: graphs (layers naming their inputs and output); a stack is still written as version 1
 
 
 @dataclass
 class Layer:
-    """One IR layer: its type, parameters, float32 weights and (for ``residual``) its body."""
+    """One IR layer: its type, parameters, float32 weights, (for ``residual``) its body and, in a graph, the
+    names of the tensors it reads (``inputs``; empty: the previous layer's output) and of its ``output``."""
 
     type: str
     params: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
     layers: list = field(default_factory=list)
     name: str = ""
+    inputs: list = field(default_factory=list)
+    output: str = ""
 
     def __post_init__(self):
         spec = SPECS.get(self.type)
@@ -39,6 +42,7 @@ class Layer:
         params.update({k: v for k, v in self.params.items() if k not in params})
         self.params = params
         self.weights = {k: np.asarray(v, dtype=np.float32) for k, v in self.weights.items()}
+        self.inputs = list(self.inputs)
 
     @property
     def in_features(self) -> int:
@@ -96,6 +100,20 @@ class Model:
             yield from layer.walk()
 
     @property
+    def is_graph(self) -> bool:
+        """Return True when a layer names its inputs or output (a graph, not a plain stack of layers)."""
+        return any(layer.inputs or layer.output for layer in self.layers)
+
+    def require_stack(self, what: str) -> Model:
+        """Return self if the model is a plain stack of layers; else raise UnsupportedError: `what` can't run it."""
+        if self.is_graph:
+            kinds = sorted({layer.type for layer in self.layers if layer.inputs or layer.output})
+            raise UnsupportedError(f"{self.name}: {what} takes a plain stack of layers, and this model is a graph "
+                                   f"(named paths between its {', '.join(kinds)} layers, such as a WaveNet's); "
+                                   f"run it on the reference or C engine.")
+        return self
+
+    @property
     def n_params(self) -> int:
         """Return the number of weight values."""
         return sum(w.size for layer in self.walk() for w in layer.weights.values())
@@ -123,7 +141,7 @@ class Model:
         weights = {}
         doc = {
             "format": "tinyrt",
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION if self.is_graph else 1,
             "name": self.name,
             "input_size": self.input_size,
             "output_size": self.output_size,
@@ -168,7 +186,9 @@ class Model:
 def _summary_lines(layer: Layer, path: str, depth: int) -> list:
     p = ", ".join(f"{k}={v}" for k, v in layer.params.items())
     label = f" '{layer.name}'" if layer.name else ""
-    out = [f"{'  ' * depth}{path}: {layer.type}{label} ({p})"]
+    arrows = (f" <- {', '.join(layer.inputs)}" if layer.inputs else "") + \
+        (f" -> {layer.output}" if layer.output else "")
+    out = [f"{'  ' * depth}{path}: {layer.type}{label} ({p}){arrows}"]
     for j, sub in enumerate(layer.layers):
         out.extend(_summary_lines(sub, f"{path}.{j}", depth + 1))
     return out
@@ -187,6 +207,10 @@ def _layer_to_json(layer: Layer, path: str, weights: dict) -> dict:
            "weights": sorted(layer.weights)}
     if layer.layers:
         out["layers"] = [_layer_to_json(s, f"{path}.{j}", weights) for j, s in enumerate(layer.layers)]
+    if layer.inputs:
+        out["inputs"] = list(layer.inputs)
+    if layer.output:
+        out["output"] = layer.output
     return out
 
 
@@ -204,7 +228,17 @@ def _layer_from_json(doc, path: str, weights, where: str) -> Layer:
         params=dict(doc.get("params", {})),
         weights={n: weights[f"{path}.{n}"] for n in names},
         layers=[_layer_from_json(s, f"{path}.{j}", weights, where) for j, s in enumerate(subs)],
+        inputs=_names(doc.get("inputs", []), path, where),
+        output=_names([doc.get("output", "")], path, where)[0],
     )
+
+
+def _names(value, path: str, where: str) -> list:
+    """Return a layer's tensor names from model.json, refusing anything but a short list of strings."""
+    if not isinstance(value, list) or len(value) > 64 or not all(isinstance(v, str) and len(v) <= 200 for v in value):
+        raise FormatError(f"{where}: layer {path} must name its inputs and output with strings (at most 64 of "
+                          f"at most 200 characters).")
+    return value
 
 
 def _whole(value, key: str, where: str) -> int:

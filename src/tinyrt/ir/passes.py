@@ -29,8 +29,11 @@ def fold_batchnorm(layers: list) -> list:
     for layer in layers:
         if layer.type == "residual":
             layer = Layer("residual", dict(layer.params), {}, fold_batchnorm(layer.layers), layer.name)
-        if layer.type == "batchnorm" and out and out[-1].type in ("dense", "conv1d"):
-            out[-1] = _fold_into(out[-1], layer)
+        if layer.type == "batchnorm" and out and out[-1].type in ("dense", "conv1d") \
+                and not layer.inputs and not out[-1].output:  # in a graph, only when nothing else reads prev
+            folded = _fold_into(out[-1], layer)
+            folded.inputs, folded.output = out[-1].inputs, layer.output
+            out[-1] = folded
         else:
             out.append(layer)
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf
 
+from .layers import INPUT
 from .reference_classic import CLASSIC_STEPS
 
 
@@ -204,7 +205,31 @@ class _Gain:
         return x * self.gain
 
 
-_STEPS = {"dense": _Dense, "lstm": _LSTM, "gru": _GRU, "conv1d": _Conv1d,
+class _Add:
+    def __init__(self, layer):
+        pass
+
+    def reset(self):
+        pass
+
+    def process(self, *xs):
+        return sum(xs[1:], xs[0].copy())
+
+
+class _Mul(_Add):
+    def process(self, a, b):
+        return a * b
+
+
+class _Slice(_Add):
+    def __init__(self, layer):
+        self.start, self.stop = layer.params["start"], layer.params["stop"]
+
+    def process(self, x):
+        return x[:, self.start:self.stop]
+
+
+_STEPS = {"dense": _Dense, "add": _Add, "mul": _Mul, "slice": _Slice, "lstm": _LSTM, "gru": _GRU, "conv1d": _Conv1d,
           "activation": _Activation, "batchnorm": _BatchNorm, "residual": _Residual, "gain": _Gain,
           **CLASSIC_STEPS}
 
@@ -230,6 +255,9 @@ class ReferenceRunner:
     def process(self, frames) -> np.ndarray:
         """Return the model's output frames (T, output_size) in float64 for input frames (T, input_size)."""
         x = np.asarray(frames, dtype=np.float64).reshape(-1, self.model.input_size)
-        for s in self.steps:
-            x = s.process(x)
+        named = {INPUT: x}
+        for layer, s in zip(self.model.layers, self.steps):
+            x = s.process(*([named[n] for n in layer.inputs] or [x]))
+            if layer.output:
+                named[layer.output] = x
         return x

@@ -7,6 +7,7 @@ from ..errors import ModelError
 from .layers import (
     ACTIVATIONS,
     GMM_COVARIANCES,
+    INPUT,
     KNN_METRICS,
     KNN_TREES,
     KNN_WEIGHTS,
@@ -14,6 +15,7 @@ from .layers import (
     SCALER_MODES,
     SPECS,
     TREE_COMBINE,
+    input_count,
 )
 
 MAX_FEATURES = 1 << 16
@@ -38,8 +40,9 @@ def _check_params(layer, where: str) -> None:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise ModelError(f"{where}: parameter '{key}' must be an integer, got {value!r}.")
             limit = MAX_TREE_NODES if layer.type == "tree_ensemble" and key in ("nodes", "leaves") else MAX_FEATURES
-            if key != "num_parameters" and not 1 <= value <= limit:
-                raise ModelError(f"{where}: parameter '{key}' = {value} is outside 1..{limit}.")
+            low = 0 if key in ("num_parameters", "start") else 1
+            if not low <= value <= limit:
+                raise ModelError(f"{where}: parameter '{key}' = {value} is outside {low}..{limit}.")
         elif p.kind is float:
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value):
                 raise ModelError(f"{where}: parameter '{key}' must be a finite number, got {value!r}.")
@@ -72,6 +75,9 @@ def _check_semantics(layer, where: str) -> None:
     elif layer.type == "gaussian_mixture" and layer.params["covariance"] not in GMM_COVARIANCES:
         raise ModelError(f"{where}: parameter 'covariance' = {layer.params['covariance']!r} is not one of "
                          f"{', '.join(GMM_COVARIANCES)}.")
+    elif layer.type == "slice" and not p["start"] < p["stop"] <= p["in_features"]:
+        raise ModelError(f"{where}: parameters start = {p['start']} and stop = {p['stop']} must satisfy "
+                         f"start < stop <= in_features = {p['in_features']}.")
     if layer.type != "residual" and layer.layers:
         raise ModelError(f"{where}: only residual layers may contain layers.")
 
@@ -191,13 +197,33 @@ def _check_knn_tree(layer, where: str) -> None:
                          "and children (2i+1, 2i+2) inside the tree for every inner node.")
 
 
-def _check_layers(layers, n_in: int, prefix: str) -> int:
+def _sources(layer, where: str, prev: int, known: dict | None) -> list:
+    """Return the feature counts of the tensors a layer reads; refuse unknown names and wrong counts."""
+    lo, hi = input_count(layer.type)
+    if not layer.inputs:
+        if lo > 1:
+            raise ModelError(f"{where}: a {layer.type} layer reads {lo} or more inputs; name them in 'inputs'.")
+        return [prev]
+    if known is None:
+        raise ModelError(f"{where}: a layer inside a residual body cannot name inputs or an output.")
+    if not lo <= len(layer.inputs) <= hi:
+        count = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        raise ModelError(f"{where}: a {layer.type} layer reads {count} inputs, got {len(layer.inputs)}.")
+    for name in layer.inputs:
+        if name not in known:
+            raise ModelError(f"{where}: input {name!r} is not the model's input nor the output of an earlier layer.")
+    return [known[name] for name in layer.inputs]
+
+
+def _check_layers(layers, n_in: int, prefix: str, known: dict | None = None) -> int:
     for i, layer in enumerate(layers):
         path = f"{prefix}{i}"
         where = _where(layer, path)
         if layer.type not in SPECS:
             raise ModelError(f"{where}: unknown layer type {layer.type!r}; known types are "
                              f"{', '.join(SPECS)}.")
+        if not isinstance(layer.output, str) or not all(isinstance(n, str) for n in layer.inputs):
+            raise ModelError(f"{where}: 'inputs' and 'output' must be tensor names (strings).")
         _check_params(layer, where)
         _check_semantics(layer, where)
         _check_weights(layer, where)
@@ -205,16 +231,25 @@ def _check_layers(layers, n_in: int, prefix: str) -> int:
             _check_trees(layer, where)
         _check_classic(layer, where)
         field = next(iter(SPECS[layer.type].params))
-        if layer.in_features != n_in:
-            raise ModelError(f"{where}: parameter '{field}' = {layer.in_features} but the previous "
-                             f"layer gives {n_in} features.")
+        for features, name in zip(_sources(layer, where, n_in, known), layer.inputs or [None]):
+            if layer.in_features != features:
+                source = f"input {name!r} has" if name else "the previous layer gives"
+                raise ModelError(f"{where}: parameter '{field}' = {layer.in_features} but {source} {features} "
+                                 f"features.")
         if layer.type == "residual":
             if not layer.layers:
                 raise ModelError(f"{where}: a residual layer needs at least one layer in its body.")
-            body_out = _check_layers(layer.layers, n_in, f"{path}.")
-            if body_out > n_in:
+            body_out = _check_layers(layer.layers, layer.in_features, f"{path}.")
+            if body_out > layer.in_features:
                 raise ModelError(f"{where}: the body gives {body_out} features, more than the "
-                                 f"{n_in} inputs it could be added to.")
+                                 f"{layer.in_features} inputs it could be added to.")
+        if layer.output:
+            if known is None:
+                raise ModelError(f"{where}: a layer inside a residual body cannot name inputs or an output.")
+            if layer.output in known:
+                what = "the model's input" if layer.output == INPUT else "an earlier layer's output"
+                raise ModelError(f"{where}: output name {layer.output!r} is already {what}; names must be unique.")
+            known[layer.output] = layer.out_features
         n_in = layer.out_features
     return n_in
 
@@ -235,7 +270,7 @@ def validate(model) -> None:
         raise ModelError(f"sample_rate must be positive, got {model.sample_rate!r}.")
     if not model.layers:
         raise ModelError("the model has no layers.")
-    n_out = _check_layers(model.layers, model.input_size, "")
+    n_out = _check_layers(model.layers, model.input_size, "", {INPUT: model.input_size})
     if n_out % model.block_size:
         raise ModelError(f"the model gives {n_out} features per frame, not a multiple of block_size "
                          f"{model.block_size}.")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import UnsupportedError
+from ...ir.layers import INPUT
 from ...ir.model import Layer, Model
 from ...version import __version__
 from .trees import c_comment, wrap_call
@@ -214,7 +215,8 @@ class _Writer:
         self.locals.append(f"float {ident}[{n}];")
         return ident
 
-    def layer(self, layer: Layer, path: str, src: str, n_in: int, dst: str | None) -> str:
+    def layer(self, layer: Layer, path: str, src, n_in: int, dst: str | None) -> str:
+        """Emit one layer reading src (a C array name; a list of them for add and mul) and return its output."""
         tag = "l" + path.replace(".", "_")
         emit = getattr(self, "_" + layer.type, None)
         if emit is None:
@@ -372,6 +374,23 @@ class _Writer:
         self.body.append(f"trt_affine({out}, {src}, {sc}, {sh}, {n_in});")
         return out
 
+    def _add(self, layer, tag, src, n_in, dst):
+        self.includes.add("trt_act.h")
+        out = self.tmp(n_in, dst)
+        self.body.append(f"trt_copy({out}, {src[0]}, {n_in});")
+        self.body += [f"trt_add({out}, {other}, {n_in});" for other in src[1:]]
+        return out
+
+    def _mul(self, layer, tag, src, n_in, dst):
+        self.includes.add("trt_act.h")
+        out = self.tmp(n_in, dst)
+        self.body += [f"trt_copy({out}, {src[0]}, {n_in});", f"trt_mul({out}, {src[1]}, {n_in});"]
+        return out
+
+    def _slice(self, layer, tag, src, n_in, dst):
+        start, stop = layer.params["start"], layer.params["stop"]
+        return self._to(dst, f"{src} + {start}" if start else src, stop - start)
+
     def _gain(self, layer, tag, src, n_in, dst):
         self.includes.add("trt_act.h")
         out = self.tmp(n_in, dst)
@@ -431,9 +450,14 @@ def generate(model: Model, name: str | None = None, activations: str = "precise"
     ident = c_identifier(name or model.name)
     w = _Writer(activations, weights)
     src, n_in, last = "x", model.input_size, len(model.layers) - 1
+    named = {INPUT: "x"}  # graph tensors: name -> the C array holding this frame's values
     for i, layer in enumerate(model.layers):
-        src = w.layer(layer, str(i), src, n_in, "y" if i == last else None)
-        n_in = layer.out_features
+        sources = [named[n] for n in layer.inputs] or [src]
+        n_in = layer.in_features
+        src = w.layer(layer, str(i), sources if layer.type in ("add", "mul") else sources[0], n_in,
+                      "y" if i == last else None)
+        if layer.output:
+            named[layer.output] = src
     state = w.state or ["char unused; /* the model keeps no state */"]
     frame = [f"const float *x = in + (size_t)t * {model.input_size};",
              f"float *y = out + (size_t)t * {model.output_size};", *w.locals]

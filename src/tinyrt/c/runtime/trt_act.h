@@ -179,4 +179,11 @@ TRT_INLINE void trt_add(float *y, const float *x, int n)
     for (i = 0; i < n; i++) y[i] += x[i];
 }
 
+/* y[i] *= x[i] for i < n: the product of two paths of a graph (a gated activation). */
+TRT_INLINE void trt_mul(float *y, const float *x, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) y[i] *= x[i];
+}
+
 #endif /* TRT_ACT_H */
