@@ -52,8 +52,10 @@ def default_scale(layers: list, n_features: int) -> np.ndarray:
     """Return int16 scales from a leading scaler: mean +- 8 scales (standard), the fitted range widened (minmax)."""
     first = layers[0]
     if first.type != "scaler":
-        raise InputError("int16 features need scale= for a model without a leading scaler (x_q = round(x * scale)); "
-                         "pass e.g. 32767 / abs(X_train).max(axis=0).")
+        why = "int16 features need scale= for a model without a leading scaler (x_q = round(x * scale)); "
+        raise InputError(f"{why}pass e.g. 32767 / abs(X_train).max(axis=0).",
+                         cli=f"{why}the command line cannot give scales: convert it in Python with "
+                             f"tinyrt.convert(estimator, features='int16', scale=32767 / abs(X_train).max(axis=0)).")
     offset, scale = join64(first.weights["offset"], first.weights["offset_lo"]), \
         join64(first.weights["scale"], first.weights["scale_lo"])
     if first.params["mode"] == "standard":
