@@ -142,6 +142,11 @@ def test_bad_knob_values_and_shapes_are_one_clear_sentence():
         runner.set_param("tone", 1.5)
     with pytest.raises(InputError, match="has no knob 7"):
         runner.set_param(7, 0.5)
+    with pytest.raises(InputError, match=r"takes 0\.\.1, got inf"):
+        runner.set_param("drive", float("inf"))
+    with pytest.raises(InputError, match=r"runs at 48000 Hz but the audio is at 44100 Hz; resample the audio first "
+                                         r"\(tinyrt\.audio\.resample\(audio, 44100, 48000\)\)"):
+        m(guitar(100), 44100)
     with pytest.raises(InputError, match="must be a number"):
         m(guitar(100), drive="loud")
     with pytest.raises(InputError, match=r"has no knob 'gain'.*keywords like name=value"):
@@ -260,6 +265,7 @@ def test_a_stereo_file_into_a_knob_model_is_refused_unless_the_knobs_are_given(f
     (["--param", "drive=3"], "knob drive of ts9 takes 0..1, got '3'; its knobs are drive 0..1, tone 0..1"),
     (["--param", "drive"], "--param takes NAME=VALUE, got 'drive'; ts9's knobs are drive 0..1, tone 0..1"),
     (["--param", "drive=loud"], "the value of knob drive must be a number"),
+    (["--param", "tone=nan"], "knob tone of ts9 takes 0..1, got 'nan'"),
     (["--param", "drive=0.1", "--knobs-from-channels"], "either with --param or with --knobs-from-channels"),
 ])
 def test_bad_params_on_the_command_line(files, tmp_path, capsys, args, message):
@@ -273,6 +279,8 @@ def test_param_on_a_model_without_knobs(tmp_path, capsys):
     wavfile.write(tmp_path / "in.wav", 48000, guitar(480))
     cli_error(capsys, "run", path, tmp_path / "in.wav", tmp_path / "o.wav", "--param", "gain=1",
               message="gru4 has no knobs, so it takes no --param values")
+    cli_error(capsys, "run", path, tmp_path / "in.wav", tmp_path / "o.wav", "--knobs-from-channels",
+              message="gru4 has no knob inputs, so --knobs-from-channels does not apply")
 
 
 def test_check_bench_and_eval_take_param(files, tmp_path, capsys):
@@ -368,6 +376,23 @@ def test_c_set_param_glides_without_zipper_noise_and_compiles_pedantic(tmp_path)
     # the output is the model on frames carrying exactly that knob trajectory
     frames = np.stack([x, drive, tone], axis=1).astype(np.float32)
     np.testing.assert_allclose(y, m.reference().process(frames)[:, 0], atol=1e-5)
+
+
+def test_c_process_audio_of_a_block_model_equals_the_reference_with_the_knobs_set():
+    """The knob channels land where <name>_process reads them (sample-major frames of block 4)."""
+    import ctypes
+    m, x = knob_model(block=4, name="blk"), guitar(1000)  # 250 frames
+    engine = tinyrt.backend(m, "c")
+    lib, state = engine._lib, ctypes.c_void_p(engine._state)
+    for fn, args in (("reset", [ctypes.c_void_p]), ("set_param", [ctypes.c_void_p, ctypes.c_int, ctypes.c_float]),
+                     ("process_audio", [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int])):
+        getattr(lib, f"blk_{fn}").argtypes = args
+    lib.blk_reset(state)
+    lib.blk_set_param(state, 0, 0.2)
+    lib.blk_set_param(state, 1, -3.0)  # clamped to 0
+    out = np.zeros(1000, np.float32)
+    lib.blk_process_audio(state, x.ctypes.data, out.ctypes.data, 1002)  # n_samples = 1000 + a partial frame
+    np.testing.assert_allclose(out, m.reference().process(by_hand(x, 0.2, 0.0, block=4)).reshape(-1), atol=1e-5)
 
 
 # --- check's tolerance follows the model ----------------------------------------------------------

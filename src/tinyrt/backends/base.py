@@ -112,7 +112,8 @@ class Backend:
         m = self.model
         if sample_rate is not None and m.sample_rate is not None and float(sample_rate) != m.sample_rate:
             raise InputError(f"{m.name} runs at {m.sample_rate:g} Hz but the audio is at {float(sample_rate):g} Hz; "
-                             f"resample the audio first.")
+                             f"resample the audio first (tinyrt.audio.resample(audio, {float(sample_rate):g}, "
+                             f"{m.sample_rate:g})).")
         a = np.asarray(audio)
         if a.dtype.kind not in "iuf":
             raise InputError(f"{m.name} takes audio as real numbers, got {a.dtype} values.")

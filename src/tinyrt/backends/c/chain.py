@@ -73,7 +73,8 @@ def chain_spec(model, form: str = "nodes", features: str = "float32", scale=None
         raise UnsupportedError(f"features must be one of {', '.join(FEATURES)}, got {features!r}.")
     if form != "nodes":
         raise UnsupportedError(f"form={form!r} applies to tree models; {model.name} has no trees, leave form "
-                               f"at its default.")
+                               f"at its default.", cli=f"--form {form} applies to tree models; {model.name} has no "
+                                                     f"trees, leave out --form.")
     model.validate()
     info = model.metadata.get("classic", {})
     if info.get("predict") not in PREDICT or info.get("proba") not in PROBA:
