@@ -204,6 +204,8 @@ def test_guitarml_and_aidax_files_get_their_conventional_rate_knob_names_and_def
         rated = tinyrt.load(write(tmp_path, coreaudioml_doc(2, sample_rate=48000), "rated.json"))
     assert m.sample_rate == 44100.0 and [k.name for k in m.params] == ["gain_db", "tone"]
     assert rated.sample_rate == 48000.0 and rated.params[0].name == "param1"
+    hostile = aidax_doc(3, metadata={"samplerate": 48000, "param_names": ['*/ "\n', "tone"]})
+    assert [k.name for k in tinyrt.load(write(tmp_path, hostile, "h.json")).params] == ["param1", "tone"]
 
 
 def test_the_cli_warns_once_in_one_line_about_an_assumed_rate(tmp_path, capsys):
