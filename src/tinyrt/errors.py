@@ -2,7 +2,17 @@
 
 
 class Error(Exception):
-    """Base of every user-facing tinyrt error; the CLI prints its message and exits non-zero."""
+    """Base of every user-facing tinyrt error; the CLI prints its message and exits non-zero.
+
+    ``cli`` is the same sentence for the command line, naming the flag (``--skip strip``) where the
+    message names the Python keyword (``skip='strip'``); the CLI prints it instead when given.
+    """
+
+    cli = None
+
+    def __init__(self, *args, cli: str | None = None):
+        super().__init__(*args)
+        self.cli = cli
 
 
 class ModelError(Error):
@@ -27,3 +37,7 @@ class BuildError(Error):
 
 class DependencyError(Error):
     """An optional package needed for the requested job is not installed."""
+
+
+class AssumptionWarning(UserWarning):
+    """tinyrt assumed something a file does not say (a format's conventional sample rate); the CLI prints it."""

@@ -5,7 +5,8 @@ import importlib
 from pathlib import Path
 
 from ..errors import UnsupportedError
-from .base import Backend
+from ..ir.model import set_audio_call
+from .base import Backend, audio_call
 
 # engine name -> (module, class); modules load on first use so optional packages stay optional
 ENGINES = {
@@ -25,6 +26,9 @@ EXPORTERS = {
     "classic": ("tinyrt.backends.c.cmodel", "export"),
     "tinyrt": ("tinyrt.backends", "save_ir"),
 }
+
+
+set_audio_call(audio_call)  # model(audio, sr, engine=..., **knobs) runs here
 
 
 def save_ir(model, path) -> Path:

@@ -165,8 +165,10 @@ def to_rtneural(model, skip: str = "error") -> dict:
     layers, prefix = model.layers, ""
     if len(layers) == 1 and layers[0].type == "residual":
         if skip == "error":
-            raise _unsupported(layers[0], "0", "RTNeural has no skip connections; pass skip='strip' to "
+            exc = _unsupported(layers[0], "0", "RTNeural has no skip connections; pass skip='strip' to "
                                                "export the body and record the skip as 'in_skip' for the host")
+            exc.cli = str(exc).replace("pass skip='strip'", "give --skip strip")
+            raise exc
         doc["in_skip"] = layers[0].out_features
         layers, prefix = layers[0].layers, "0."
     doc["layers"] = _entries(layers, prefix)

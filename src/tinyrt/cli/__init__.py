@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from ..errors import Error
+from ..errors import AssumptionWarning, Error
 from ..version import __version__
 from . import bench, classic, deploy, live, models, training
 
@@ -43,10 +44,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the command line; user errors print one sentence and return a non-zero exit code."""
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, *rest, **kw):  # what tinyrt assumed: one line, like its errors
+            if issubclass(category, AssumptionWarning):
+                print(f"tinyrt: warning: {one_line(message)}", file=sys.stderr)
+            else:
+                shown(message, category, *rest, **kw)
+        warnings.showwarning = show
+        warnings.simplefilter("default", AssumptionWarning)
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         return args.func(args)
-    except Error as exc:
-        print(f"tinyrt: error: {one_line(exc)}", file=sys.stderr)
+    except Error as exc:  # the command-line spelling of the sentence when it has one (--skip strip, not skip='strip')
+        print(f"tinyrt: error: {one_line(exc.cli or exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("tinyrt: interrupted.", file=sys.stderr)

@@ -5,6 +5,7 @@ import sys
 
 from ..files import write_json
 from .common import bench_wav, engine_list, ints, load_model, non_negative_int, npy, positive_float, positive_int
+from .knobs import add_knob_arguments, constant_knobs, model_audio, param_values, with_knobs
 
 
 def cmd_bench(args) -> int:
@@ -16,6 +17,7 @@ def cmd_bench(args) -> int:
     rate = args.sr or model.sample_rate
     given = {"audio": bench_wav(args.input, rate, "input"), "target": bench_wav(args.target, rate, "target"),
              "features": npy(args.features, "features"), "labels": npy(args.labels, "labels")}
+    given["audio"] = knob_audio(model, given["audio"], args, rate)
     result = bench(model, engine_list(args.engines), args.sr, args.block, args.seconds, args.mode,
                    warmup=args.warmup, **given)
     print(table(result))
@@ -30,6 +32,18 @@ def cmd_bench(args) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def knob_audio(model, audio, args, rate):
+    """Return bench's input audio with the knob tracks of --param (or the knobs' defaults) for a model with knobs."""
+    values = param_values(model, args.param)
+    if audio is not None and (model.params or args.knobs_from_channels):
+        return with_knobs(model, model_audio(model, audio, args.input, values, args.knobs_from_channels), values)
+    if audio is None and values and args.features is None:  # the built-in signal with these knobs held constant
+        from ..backends.verify import signal_frames
+        frames = signal_frames(model, max(args.seconds, 2 * args.block / (rate or 48000.0)))
+        return constant_knobs(model, frames, values).reshape(-1, model.in_channels)
+    return audio
 
 
 def cmd_bench_device(args) -> int:
@@ -142,6 +156,7 @@ def add_parsers(sub) -> None:
     device.add_argument("--emulate", action="store_true",
                         help="run under qemu-user on that host instead (emulated timings are not the board's)")
     device.add_argument("--identity", metavar="KEYFILE", help="the SSH private key to log in with")
+    add_knob_arguments(s)
     s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("sweep", help="largest LSTM/GRU meeting the budget per host and model block size")

@@ -9,6 +9,7 @@ from ..backends import EXPORTERS
 from ..errors import InputError
 from ..files import write_json
 from .common import engine_list, load_model, positive_float, positive_int
+from .knobs import add_knob_arguments, constant_knobs, model_audio, param_values, to_model_rate, with_knobs
 
 
 def cmd_info(args) -> int:
@@ -50,13 +51,16 @@ def cmd_check(args) -> int:
     from ..backends.verify import verify
     model = load_model(args.model)
     engines = engine_list(args.engines)
-    frames = None
+    frames, values = None, param_values(model, args.param)
     if args.audio:
         from ..audio import read_wav
         audio, rate = read_wav(args.audio)
         if model.sample_rate and rate != model.sample_rate:
             raise InputError(f"{args.audio} is at {rate} Hz but {model.name} runs at {model.sample_rate:g} Hz; "
                              f"resample it first.")
+        if model.params or args.knobs_from_channels:  # mono audio and the knobs, or the file's knob tracks
+            audio = with_knobs(model, model_audio(model, audio, args.audio, values, args.knobs_from_channels),
+                               values)
         audio = audio.reshape(len(audio), -1)
         if audio.shape[1] != model.in_channels:
             raise InputError(f"{args.audio} has {audio.shape[1]} channel(s) but {model.name} reads "
@@ -65,30 +69,43 @@ def cmd_check(args) -> int:
         if n == 0:
             raise InputError(f"{args.audio} is shorter than one model block of {model.block_size} samples.")
         frames = audio[:n].reshape(-1, model.input_size)
+    elif values:  # the built-in signal with these knobs held constant
+        from ..backends.verify import signal_frames
+        frames = constant_knobs(model, signal_frames(model, args.seconds, args.seed), values)
     report = verify(model, engines, seconds=args.seconds, seed=args.seed, frames=frames)
     print(report.table())
     if args.json:
         write_json(args.json, report.to_json())
     if not report.passed:
         failed = ", ".join(r.engine for r in report.results if not r.passed and not r.skipped) or "every engine"
-        print(f"tinyrt: check failed for {failed}.", file=sys.stderr)
+        print(f"tinyrt: check failed for {failed}: {report.advice()}", file=sys.stderr)
         return 1
     return 0
 
 
 def cmd_run(args) -> int:
-    """Process a WAV file with a model on one engine and write the result."""
+    """Process a WAV file with a model on one engine and write the result at the file's sample rate.
+
+    Audio at another rate than the model's is resampled to it and the output back (tinyrt.audio.resample),
+    more channels than a mono model reads are mixed down, each said in one line (--strict refuses
+    instead); knobs come from --param (or their defaults), or from the file with --knobs-from-channels.
+    """
     import numpy as np
 
-    from ..audio import read_wav, write_wav
+    from ..audio import read_wav, resample, write_wav
     from ..backends import backend
     model = load_model(args.model)
+    values = param_values(model, args.param)
     audio, rate = read_wav(args.input)
+    a = model_audio(model, audio, args.input, values, args.knobs_from_channels, args.strict)
+    a, model_rate = to_model_rate(model, a, rate, args.input, args.strict)
     engine = backend(model, engine_list(args.engine)[0])
-    if audio.ndim == 2 and audio.shape[1] == 1:
-        audio = audio[:, 0]
-    tail = np.zeros((engine.latency,) + audio.shape[1:], dtype=audio.dtype)
-    out = engine(np.concatenate([audio, tail]), rate)[engine.latency:]
+    for name, value in values.items():
+        engine.set_param(name, value)
+    tail = np.zeros((engine.latency,) + a.shape[1:], dtype=a.dtype)
+    out = engine(np.concatenate([a, tail]), model_rate)[engine.latency:]
+    if model_rate != rate:
+        out = resample(out, model_rate, rate)[:len(audio)]
     write_wav(args.output, out, rate)
     print(f"wrote {args.output} ({len(out)} samples at {rate} Hz, engine {engine.name})")
     return 0
@@ -128,6 +145,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--audio", help="prove on this WAV (the kind of audio the model is for) instead of the "
                                    "built-in test signal")
     s.add_argument("--json", help="also write the report as JSON here")
+    add_knob_arguments(s)
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("run", help="process a WAV file with a model")
@@ -135,4 +153,8 @@ def add_parsers(sub) -> None:
     s.add_argument("input", help="input WAV file")
     s.add_argument("output", help="output WAV file (32-bit float)")
     s.add_argument("--engine", default="c")
+    s.add_argument("--strict", action="store_true",
+                   help="refuse audio at another rate or with more channels than the model's instead of "
+                        "resampling it (the output back to the file's rate) or mixing it down")
+    add_knob_arguments(s)
     s.set_defaults(func=cmd_run)

@@ -6,6 +6,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..files import write_json
 from .common import engine_list, load_model, non_negative_int, positive_float
+from .knobs import add_knob_arguments, param_values
 
 
 def cmd_train(args) -> int:
@@ -30,6 +31,7 @@ def cmd_eval(args) -> int:
     from ..train import evaluate, load_config
     from ..train.trainer import load_data
     model = load_model(args.model)
+    param_values(model, args.param)  # a wrong knob is refused before any audio is read
     if not model.sample_rate:
         raise InputError(f"{args.model} does not say its sample rate; eval needs it to read the audio.")
     if args.data:
@@ -46,7 +48,8 @@ def cmd_eval(args) -> int:
         warmup = args.warmup
     else:
         raise InputError("give --data CONFIG.toml, or both --clean and --target WAV files.")
-    m = evaluate(model, pairs, engine=engine_list(args.engine)[0], warmup=warmup)
+    m = evaluate(model, pairs, engine=engine_list(args.engine)[0], warmup=warmup,
+                 knobs=param_values(model, args.param))
     seconds = m["seconds_samples"] / model.sample_rate
     print(f"{model.name} on {m['pairs']} pairs ({seconds:.1f} s, engine {m['engine']}): "
           f"ESR {m['esr']:.4f}, pre-emphasised ESR {m['esr_pre_emphasis']:.4f}, MSE {m['mse']:.3e}: {m['verdict']}")
@@ -87,4 +90,5 @@ def add_parsers(sub) -> None:
                    help="samples left out at the start of each fragment")
     s.add_argument("--engine", default="c")
     s.add_argument("--json", help="also write the metrics as JSON here")
+    add_knob_arguments(s, channels=False)
     s.set_defaults(func=cmd_eval)

@@ -1,11 +1,15 @@
 """Reading numbers and arrays out of model JSON files, with errors that name the file and field."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ..errors import FormatError, ModelError
+from ..errors import AssumptionWarning, FormatError, ModelError
 from ..files import check_limit, limit
+from ..formats import CONVENTIONAL_RATES, rate_from_name
 from ..ir import Model
+from ..ir.knobs import safe_name
 
 _KINDS = {"b": "true/false values", "U": "text", "S": "text", "c": "complex numbers"}
 
@@ -82,3 +86,35 @@ def checked(model: Model, where: str) -> Model:
         return model.validate()
     except ModelError as exc:
         raise ModelError(f"{where}: {exc}") from None
+
+
+def knob_specs(extra: dict, n_knobs: int, default: float | None = None) -> list | None:
+    """Return metadata "params" for a file's knob inputs, or None to leave the IR's defaults.
+
+    A file may name them: tinyrt's own "params" list is kept as it is (validation checks it);
+    "input_names" / "param_names" (free text, with or without the audio input first) become C-safe
+    names. ``default`` is the format's knob default (AIDA-X: 0), else the middle of the range.
+    """
+    if n_knobs < 1 or isinstance(extra.get("params"), list):
+        return None
+    names = next((v for k in ("param_names", "input_names", "knob_names") if isinstance(v := extra.get(k), list)),
+                 None)
+    if names is not None and len(names) == n_knobs + 1:
+        names = names[1:]
+    if names is None or len(names) != n_knobs:
+        names = [f"param{j + 1}" for j in range(n_knobs)]
+    specs = [{"name": safe_name(n, j), "min": 0.0, "max": 1.0} for j, n in enumerate(names)]
+    if len({s["name"] for s in specs}) != n_knobs:
+        specs = [{**s, "name": f"param{j + 1}"} for j, s in enumerate(specs)]
+    return [{**s, "default": 0.5 if default is None else default} for s in specs]
+
+
+def assumed_rate(kind: str, name: str, where: str, fix: str) -> tuple:
+    """Return (rate, reason) for a file of a format that does not state its rate, and warn once that it was assumed."""
+    rate, reason = CONVENTIONAL_RATES[kind]
+    from_name = rate_from_name(name)
+    if from_name is not None:
+        rate, reason = from_name, f"the file name says {from_name / 1000:g} kHz"
+    warnings.warn(f"{where}: the file does not state its sample rate; tinyrt assumes {rate:g} Hz ({reason}); "
+                  f"if it is wrong, {fix}.", AssumptionWarning, stacklevel=3)
+    return rate, reason

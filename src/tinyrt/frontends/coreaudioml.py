@@ -15,12 +15,17 @@ networks.py) and what GuitarML's NeuralPi/Proteus plugins load:
 first ``skip`` input channels are added to the output. That is an IR residual when ``skip``
 equals ``output_size`` (the usual ``skip = 1`` with one output); other values rely on
 broadcasting, which tinyrt refuses. The recurrent state starts at zero.
+
+Inputs after the first are knobs (NeuralPi's gain, TS-M1N3's drive and tone), 0..1 with the plugins'
+default 0.5; the files do not name them, so they are ``param1``, ... unless ``model_data`` carries
+``input_names``/``param_names``. A file without a rate is taken at 44.1 kHz, the rate GuitarML's
+plugins run these models at (48 kHz when the file name says "48k"), with an AssumptionWarning.
 """
 from __future__ import annotations
 
 from ..errors import FormatError, UnsupportedError
 from ..ir import Layer, Model
-from ._json import checked, read_array, read_int, read_rate
+from ._json import assumed_rate, checked, knob_specs, read_array, read_int, read_rate
 
 _STRUCTURE = ("model", "input_size", "output_size", "unit_type", "num_layers", "hidden_size", "skip", "bias_fl",
               "bidirectional", "sample_rate", "samplerate")
@@ -92,8 +97,14 @@ def from_coreaudioml(doc: dict, name: str = "model", where: str = "CoreAudioML J
             raise UnsupportedError(f"{where}: skip = {skip} with {n_in} inputs and {n_out} outputs relies on "
                                    f"broadcasting; tinyrt adds a skip only when it equals output_size.")
         layers = [Layer("residual", {"features": n_in}, layers=layers)]
-    rate = next((md[k] for k in ("sample_rate", "samplerate") if md.get(k) is not None), None)
+    rate = read_rate(next((md[k] for k in ("sample_rate", "samplerate") if md.get(k) is not None), None),
+                     "'sample_rate'", where)
     metadata = {k: v for k, v in md.items() if k not in _STRUCTURE}
-    model = Model(layers, input_size=n_in, name=name, metadata=metadata,
-                  sample_rate=read_rate(rate, "'sample_rate'", where))
+    if rate is None:  # GuitarML's plugins run these files at 44.1 kHz
+        rate, metadata["sample_rate_assumed"] = assumed_rate(
+            "coreaudioml", name, where, "add \"sample_rate\" to the file's \"model_data\"")
+    knobs = knob_specs(metadata, n_in - 1 if n_out == 1 else 0)
+    if knobs:
+        metadata["params"] = knobs
+    model = Model(layers, input_size=n_in, name=name, metadata=metadata, sample_rate=rate)
     return checked(model, where)

@@ -33,6 +33,11 @@ features; AIDA-X itself handles 0 or 1), ``in_gain`` / ``out_gain`` in dB applie
 input before the model (and the skip) and to the output after the skip, and ``metadata`` with
 ``samplerate``. ``input_batch``/``output_batch`` (a training snapshot) are ignored. tinyrt's own
 exporter also writes ``block_size`` when a frame holds several samples.
+
+Knobs: inputs after the audio are AIDA-X's PARAM1/PARAM2 (0..1, default 0 in AIDA-X; src/DistrhoPluginCommon.hpp);
+the files do not name them, so they are ``param1``, ... unless ``metadata`` carries ``input_names`` /
+``param_names`` or tinyrt's own ``params``. A file with AIDA-X's keys and no rate is taken at 48 kHz,
+AIDA-X's rate, with an AssumptionWarning; plain RTNeural JSON (rate-agnostic) keeps "any rate".
 """
 from __future__ import annotations
 
@@ -40,10 +45,11 @@ import numpy as np
 
 from ..errors import FormatError, UnsupportedError
 from ..files import check_limit
+from ..formats import AIDAX_KEYS, AIDAX_KNOB_DEFAULT
 from ..formats import RTNEURAL_ACTIVATIONS as ACTIVATIONS
 from ..formats import RTNEURAL_LAYER_TYPES as LAYER_TYPES
 from ..ir import Layer, Model
-from ._json import checked, read_array, read_gain_db, read_int, read_rate
+from ._json import assumed_rate, checked, knob_specs, read_array, read_gain_db, read_int, read_rate
 
 
 def _weights(entry: dict, counts: tuple, at: str) -> list:
@@ -231,7 +237,17 @@ def from_rtneural(doc: dict, name: str = "model", where: str = "RTNeural JSON") 
         raise FormatError(f"{where}: 'metadata' must be an object.")
     rate = next((v for v in (metadata.get("samplerate"), metadata.get("sample_rate"), doc.get("sample_rate"))
                  if v is not None), None)
+    rate = read_rate(rate, "the sample rate", where)
     block = read_int(doc.get("block_size", 1), "'block_size'", where, cap="block_size")
-    model = Model(layers, input_size=n_in, block_size=block, name=name, metadata=dict(metadata),
-                  sample_rate=read_rate(rate, "the sample rate", where))
+    metadata = dict(metadata)
+    aidax = any(key in doc for key in AIDAX_KEYS)
+    if rate is None and aidax:  # AIDA-X's trainer makes its files at 48 kHz
+        rate, metadata["sample_rate_assumed"] = assumed_rate("aidax", name, where,
+                                                             "add \"samplerate\" to the file's \"metadata\"")
+    n_out = layers[-1].out_features if layers else 0
+    knobs = knob_specs(metadata, n_in // block - 1 if n_out == block and not n_in % block else 0,
+                       AIDAX_KNOB_DEFAULT if aidax else None)
+    if knobs:
+        metadata["params"] = knobs
+    model = Model(layers, input_size=n_in, block_size=block, name=name, metadata=metadata, sample_rate=rate)
     return checked(model, where)

@@ -15,6 +15,16 @@ from .layers import REQUIRED, SPECS, state_floats
 
 FORMAT_VERSION = 2  # 2: graphs (layers naming their inputs and output); a stack is still written as version 1
 
+# The audio call behind Model.__call__, registered by tinyrt.backends (which the IR may not import):
+# audio_call(model, audio, sample_rate, engine, knobs) -> processed audio
+_AUDIO_CALL = None
+
+
+def set_audio_call(function) -> None:
+    """Register the function that runs ``model(audio, sample_rate, engine=..., **knobs)`` (tinyrt.backends does)."""
+    global _AUDIO_CALL
+    _AUDIO_CALL = function
+
 
 @dataclass
 class Layer:
@@ -114,6 +124,26 @@ class Model:
         return self
 
     @property
+    def params(self) -> list:
+        """Return the knob parameters (ir.knobs.Knob: index, name, minimum, maximum, default) in input order.
+
+        From ``metadata["params"]`` when the file names them, else ``param1``, ``param2``, ... with the
+        range 0..1 and the middle as default; empty for a model without knob inputs.
+        """
+        from .knobs import knobs
+        return knobs(self)
+
+    def __call__(self, audio, sample_rate=None, engine: str = "reference", **knobs):
+        """Return the processed audio (as many samples as given, the model's latency removed).
+
+        ``audio`` is mono (n,) at the model's rate; knob values are keywords (``gain=0.5``), the others
+        at their defaults. ``engine`` is any of tinyrt.backends.ENGINES ("reference", "c", ...).
+        """
+        if _AUDIO_CALL is None:  # only when tinyrt.backends was never imported (it is, with the tinyrt package)
+            raise ModelError("calling a model needs tinyrt.backends; import tinyrt first.")
+        return _AUDIO_CALL(self, audio, sample_rate, engine, knobs)
+
+    @property
     def n_params(self) -> int:
         """Return the number of weight values."""
         return sum(w.size for layer in self.walk() for w in layer.weights.values())
@@ -178,6 +208,9 @@ class Model:
                  f"block {self.block_size}, sample rate {self.sample_rate or 'any'}, "
                  f"{self.n_params} parameters ({self.weight_bytes} bytes), "
                  f"{self.state_floats} state floats"]
+        if self.params:
+            lines.append("knobs: " + ", ".join(f"{k.index}: {k.name} {k.minimum:g}..{k.maximum:g} (default "
+                                               f"{k.default:g})" for k in self.params))
         for i, layer in enumerate(self.layers):
             lines.extend(_summary_lines(layer, str(i), 1))
         return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
+from .knobs import check as check_knobs
 from .layers import (
     ACTIVATIONS,
     GMM_COVARIANCES,
@@ -274,3 +275,4 @@ def validate(model) -> None:
     if n_out % model.block_size:
         raise ModelError(f"the model gives {n_out} features per frame, not a multiple of block_size "
                          f"{model.block_size}.")
+    check_knobs(model)

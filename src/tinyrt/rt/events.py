@@ -302,9 +302,9 @@ def engine_files(classifier, sr: int, *, window_ms: float = 100.0, n_fft: int = 
         raise InputError(f"the event classifier must be a classifier, not a {cm.info.get('task')}; "
                          f"convert a scikit-learn classifier with tinyrt.frontends.sklearn.to_ir.")
     if cm.spec.n_features != n_mels:
-        raise InputError(f"the classifier takes {cm.spec.n_features} features but the event features are "
-                         f"{n_mels} mean log-mel bands; train it on event_features(..., "
-                         f"n_mels={cm.spec.n_features}) or pass n_mels={cm.spec.n_features}.")
+        why = (f"the classifier takes {cm.spec.n_features} features but the event features are {n_mels} mean "
+               f"log-mel bands; train it on event_features(..., n_mels={cm.spec.n_features}) or ")
+        raise InputError(f"{why}pass n_mels={cm.spec.n_features}.", cli=f"{why}give --n-mels {cm.spec.n_features}.")
     classes = cm.classes
     n_frames = (window - n_fft) // hop + 1
     bank = SparseBank(mel_filterbank(sr, n_fft, n_mels))

@@ -137,8 +137,8 @@ def live(models, name: str = "live", osc: str = "127.0.0.1:9000", jack_server: s
         check_web_address(web, allow_remote)
     host, _ = split_address(osc)
     if not host.startswith("127.") and not allow_remote:
-        raise InputError(f"refusing to bind OSC to {host}: other machines could control the host; "
-                         f"pass allow_remote=True to allow that.")
+        why = f"refusing to bind OSC to {host}: other machines could control the host; "
+        raise InputError(f"{why}pass allow_remote=True to allow that.", cli=f"{why}give --allow-remote to allow that.")
     build = build_host(load_models(models), name, hooks=hooks, classifier=classifier, event_options=event_options)
     argv = [str(build.program), "--osc", osc, "--rt-priority", str(int(rt_priority))]
     argv += ["--jack-server", jack_server] if jack_server else []

@@ -7,17 +7,20 @@ from ..audio.metrics import pair_metrics
 from ..errors import InputError
 
 
-def run_pairs(model, pairs, engine: str = "c") -> list:
+def run_pairs(model, pairs, engine: str = "c", knobs: dict | None = None) -> list:
     """Return the model's output for each pair's clean audio on an engine, reset before each pair.
 
     Frames go straight to the engine (no host-block adapter), so the output has no added latency;
-    a tail shorter than one model block is passed through unchanged.
+    a tail shorter than one model block is passed through unchanged. A model with knob inputs runs with
+    its knobs at ``knobs`` ({name: value}) or their defaults.
     """
     from ..backends import backend
-    if model.in_channels != 1 or model.out_channels != 1:
+    if model.in_channels != 1 + len(model.params) or model.out_channels != 1:
         raise InputError(f"{model.name} is not a mono effect model ({model.in_channels} in, "
                          f"{model.out_channels} out); eval measures mono audio effects.")
     runner, b = backend(model, engine), model.block_size
+    for name, value in (knobs or {}).items():
+        runner.set_param(name, value)
     outs = []
     for p in pairs:
         runner.reset()
@@ -27,11 +30,14 @@ def run_pairs(model, pairs, engine: str = "c") -> list:
     return outs
 
 
-def evaluate(model, pairs, engine: str = "c", warmup: int = 1000, pre_emphasis: float = 0.85) -> dict:
-    """Return ESR, pre-emphasised ESR, MSE and the verdict of a model over pairs on an engine."""
+def evaluate(model, pairs, engine: str = "c", warmup: int = 1000, pre_emphasis: float = 0.85,
+             knobs: dict | None = None) -> dict:
+    """Return ESR, pre-emphasised ESR, MSE and the verdict of a model over pairs on an engine (knobs: {name: value})."""
     if not pairs:
         raise InputError("there is no audio to evaluate on.")
-    outs = run_pairs(model, pairs, engine)
+    outs = run_pairs(model, pairs, engine, knobs)
     metrics = pair_metrics(outs, [p.target for p in pairs], skip=warmup, coeff=pre_emphasis)
     metrics.update({"engine": engine, "pairs": len(pairs), "warmup_samples_excluded": warmup})
+    if model.params:
+        metrics["knobs"] = {k.name: float((knobs or {}).get(k.name, k.default)) for k in model.params}
     return metrics

@@ -52,8 +52,10 @@ def default_scale(layers: list, n_features: int) -> np.ndarray:
     """Return int16 scales from a leading scaler: mean +- 8 scales (standard), the fitted range widened (minmax)."""
     first = layers[0]
     if first.type != "scaler":
-        raise InputError("int16 features need scale= for a model without a leading scaler (x_q = round(x * scale)); "
-                         "pass e.g. 32767 / abs(X_train).max(axis=0).")
+        why = "int16 features need scale= for a model without a leading scaler (x_q = round(x * scale)); "
+        raise InputError(f"{why}pass e.g. 32767 / abs(X_train).max(axis=0).",
+                         cli=f"{why}the command line cannot give scales: convert it in Python with "
+                             f"tinyrt.convert(estimator, features='int16', scale=32767 / abs(X_train).max(axis=0)).")
     offset, scale = join64(first.weights["offset"], first.weights["offset_lo"]), \
         join64(first.weights["scale"], first.weights["scale_lo"])
     if first.params["mode"] == "standard":
@@ -71,7 +73,8 @@ def chain_spec(model, form: str = "nodes", features: str = "float32", scale=None
         raise UnsupportedError(f"features must be one of {', '.join(FEATURES)}, got {features!r}.")
     if form != "nodes":
         raise UnsupportedError(f"form={form!r} applies to tree models; {model.name} has no trees, leave form "
-                               f"at its default.")
+                               f"at its default.", cli=f"--form {form} applies to tree models; {model.name} has no "
+                                                     f"trees, leave out --form.")
     model.validate()
     info = model.metadata.get("classic", {})
     if info.get("predict") not in PREDICT or info.get("proba") not in PROBA:

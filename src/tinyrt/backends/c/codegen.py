@@ -19,6 +19,7 @@ from ...errors import UnsupportedError
 from ...ir.layers import INPUT
 from ...ir.model import Layer, Model
 from ...version import __version__
+from .knobs import knob_code
 from .trees import c_comment, wrap_call
 
 C_KEYWORDS = frozenset(["auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
@@ -459,10 +460,17 @@ def generate(model: Model, name: str | None = None, activations: str = "precise"
         if layer.output:
             named[layer.output] = src
     state = w.state or ["char unused; /* the model keeps no state */"]
+    knobs = knob_code(model, ident)  # set_param and process_audio of a model with knob inputs (knobs.py)
+    if knobs:
+        state, w.reset = state + knobs.state, w.reset + knobs.reset
     frame = [f"const float *x = in + (size_t)t * {model.input_size};",
              f"float *y = out + (size_t)t * {model.output_size};", *w.locals]
     sizes = (array_bytes("\n".join(w.consts)), struct_bytes(state), locals_bytes(["int t;", *frame, *w.body]))
-    return CCode(ident, _header(model, ident, state, sizes), _source(ident, w, frame), tuple(w.regions))
+    header, source = _header(model, ident, state, sizes), _source(ident, w, frame)
+    if knobs:
+        end = f"#endif /* TRT_MODEL_{ident.upper()}_H */"
+        header, source = header.replace(end, knobs.header + "\n" + end), source + knobs.source
+    return CCode(ident, header, source, tuple(w.regions))
 
 
 def _header(model: Model, ident: str, state: list, sizes: tuple) -> str:
