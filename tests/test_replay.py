@@ -5,6 +5,7 @@ options and what is expected (onset F-measure and accuracy floors, counts) or th
 gets; adding a case is adding a file. The recordings and the tiny classifier come from make_cases.py there.
 """
 import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -44,8 +45,11 @@ def test_cases_are_small_and_complete():
 def test_replay_case(path):
     spec, wav, kw = _case(path)
     if "error" in spec:
-        with pytest.raises(InputError, match=re.escape(spec["error"])):
+        threads = len(os.listdir("/proc/self/task"))
+        with pytest.raises(InputError, match=re.escape(spec["error"])) as caught:
             replay(wav, CLASSIFIER, **kw)
+        # no engine worker left running, even while the traceback (a REPL's last error) holds the frames
+        assert caught.tb is not None and len(os.listdir("/proc/self/task")) == threads
         return
     r = replay(wav, CLASSIFIER, **kw)
     exp, s, c = spec["expect"], r["score"], r["counters"]

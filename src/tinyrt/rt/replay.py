@@ -178,16 +178,14 @@ def replay(recording, classifier, *, annotations=None, block: int = 64, trace=No
     expected = getattr(model, "sample_rate", None) or rate
     x, sr = _check_recording(recording, rate, expected)
     engine = EventEngine(model, sr, name=name, **(event_options or {}))
-    classes = None if engine.classes is None else [c.item() if hasattr(c, "item") else c for c in engine.classes]
-    ann = None
-    if annotations is not None:
-        ann = read_annotations(annotations, sr, len(x), classes)
-    detected = _detector_onsets(engine, x, block)
-    lib = engine._lib
-    detect_at, dispatch_at, results = [], [], []
-    before = engine.counters()
-    t0 = time.monotonic()
-    try:
+    try:  # the engine's worker thread runs from here: closed on every way out (one engine per library at a time)
+        classes = None if engine.classes is None else [c.item() if hasattr(c, "item") else c for c in engine.classes]
+        ann = None if annotations is None else read_annotations(annotations, sr, len(x), classes)
+        detected = _detector_onsets(engine, x, block)
+        lib = engine._lib
+        detect_at, dispatch_at, results = [], [], []
+        before = engine.counters()
+        t0 = time.monotonic()
         for i in range(0, len(x), block):
             while lib.ev_events_queued() >= 8:  # EV_EVENTS: offline waits for the worker where live drops
                 time.sleep(0.0002)
@@ -233,10 +231,12 @@ def replay(recording, classifier, *, annotations=None, block: int = 64, trace=No
                   {"step": "inference_end", "sample": e["inference_end_sample"], "onset": onset, "wall": e["t_result"]},
                   {"step": "result", "sample": e["inference_end_sample"], "onset": onset, "class": r["class"],
                    "label": label, "probability": r["probability"]}]
+    by_onset = {e["onset"]: e for e in events}
     for o, s in zip(detected, detect_at):
         o = int(o)
         state = "dispatched" if o in predicted else ("pending" if o + engine.window - pre > len(x) else "busy")
-        steps.append({"step": "onset", "sample": s, "onset": o, "state": state})
+        steps.append({"step": "onset", "sample": s, "onset": o, "state": state,
+                      "wall": by_onset[o]["t_detect"] if o in by_onset else None})
     order = {"onset": 0, "dispatch": 1, "inference_start": 2, "inference_end": 3, "result": 4}
     steps.sort(key=lambda st: (st["sample"], st["onset"], order[st["step"]]))
     out = {"recording": str(recording) if not isinstance(recording, np.ndarray) else None, "sample_rate": sr,
