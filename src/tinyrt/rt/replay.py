@@ -45,7 +45,10 @@ def read_annotations(path, sr: int, n_samples: int, classes=None) -> list:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path}: the annotation file is not UTF-8 text; save it as a UTF-8 CSV.") from None
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV ({exc}); give rows of time,label.") from None
     if not rows:
         raise InputError(f"{path}: the annotation file holds no annotations; give rows of time,label.")
     unit, header = "time", 0
@@ -174,6 +177,9 @@ def replay(recording, classifier, *, annotations=None, block: int = 64, trace=No
     if int(block) < 1:
         raise InputError(f"the block size must be at least 1 sample, not {block}.")
     block = int(block)
+    if not (math.isfinite(float(tolerance_ms)) and 0 < float(tolerance_ms) <= 1000):
+        raise InputError(f"the onset tolerance must be a number of milliseconds above 0 and at most 1000, not "
+                         f"{tolerance_ms}.")
     model = load_classifier(classifier)
     expected = getattr(model, "sample_rate", None) or rate
     x, sr = _check_recording(recording, rate, expected)
@@ -295,10 +301,12 @@ def plot_replay(audio, result: dict, path, annotations=None) -> Path:
         text = "(busy)" if e is None else f"{e['label']}" + (f" {e['probability']:.2f}" if e["probability"] >= 0
                                                              else "")
         color = "black" if o not in verdict else ("tab:green" if verdict[o] else "tab:red")
-        ax.text(o / sr, peak * (0.95 - 0.12 * (i % 3)), " " + text, fontsize=8, color=color, va="top")
+        ax.text(o / sr, 0.97 - 0.07 * (i % 3), " " + text, fontsize=8, color=color, va="top",
+                transform=ax.get_xaxis_transform())
     ax.set_ylabel("amplitude")
-    title = result["summary"]
-    ax.set_title(title if len(title) < 140 else title[:137] + "...", fontsize=8)
+    head, _, rest = result["summary"].partition("; ")
+    ax.set_title(head + (";\n" + rest if rest else ""), fontsize=8)
+    ax.set_ylim(-1.25 * peak, 1.6 * peak)  # room above the signal for the labels
     ax.legend(loc="lower right", fontsize=7)
     for k, e in enumerate(result["events"]):
         o, d = e["onset"] / sr, e["dispatch_sample"] / sr
