@@ -112,6 +112,15 @@ def test_cli_replay_writes_trace_plot_json(tmp_path, capsys):
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["score"]["accuracy"] == 1.0 and summary["latency"]["onset_to_result"]["count"] == 6
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the replayed chain's response, measured like a recording of the device: the trace's onset->result latency
+    # up to where the onset detector and the click fall (a hop before the onset, the next callback after it)
+    rep = replay(DATA / "mixed.wav", CLASSIFIER, event_options={"floor": 3e-3, "history": 32},
+                 response=tmp_path / "rig.wav")
+    assert main(["latency", str(tmp_path / "rig.wav"), "--json", str(tmp_path / "l.json")]) == 0
+    lat = json.loads((tmp_path / "l.json").read_text())
+    assert lat["count"] == 6 and lat["unmatched_inputs"] == lat["unmatched_outputs"] == 0, lat
+    for got, e in zip(lat["latencies_ms"], rep["events"]):
+        assert -128 / 48 - 0.1 <= got - e["onset_to_result_ms"] <= 64 / 48 + 128 / 48 + 0.1, (got, e)
 
 
 def test_cli_bad_inputs_one_sentence(tmp_path, capsys):

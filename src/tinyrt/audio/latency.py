@@ -20,7 +20,7 @@ HOP = 128           # the coarse detector's hop (2.7 ms at 48 kHz), over a flux 
 REL = 0.2           # the picker's threshold: this fraction of the way from the pre-event level to the peak
 
 
-def pick_onsets(x, sr: int, *, refractory_ms: float = 100.0, factor: float = 4.0, floor_db: float = -30.0,
+def pick_onsets(x, sr: int, *, refractory_ms: float = 50.0, factor: float = 4.0, floor_db: float = -20.0,
                 rel: float = REL) -> np.ndarray:
     """Return the onsets of mono ``x`` as fractional sample positions (float64, increasing).
 
@@ -84,8 +84,8 @@ def latency_stats(latencies_ms) -> dict:
 
 
 def measure_latency(audio, sr: int, *, input_channel: int = 1, output_channel: int = 2, min_ms: float = 0.0,
-                    max_ms: float = 500.0, refractory_ms: float = 100.0, factor: float = 4.0,
-                    floor_db: float = -30.0) -> dict:
+                    max_ms: float = 500.0, refractory_ms: float = 50.0, factor: float = 4.0,
+                    floor_db: float = -20.0) -> dict:
     """Return the latency report of a multi-channel recording (samples x channels): the statistics of
     ``latency_stats`` plus unmatched_inputs (events without a response), unmatched_outputs (responses without an
     event), the onsets found (seconds) and every pair's latency in ms. Channels are numbered from 1; the onset

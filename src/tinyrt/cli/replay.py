@@ -13,7 +13,8 @@ def cmd_replay(args) -> int:
                               ("floor", args.onset_floor), ("refractory_ms", args.refractory_ms),
                               ("n_mels", args.n_mels), ("history", args.onset_history)) if v is not None}
     result = replay(args.recording, args.classifier, annotations=args.annotations, block=args.block, trace=args.trace,
-                    plot=args.plot, rate=args.rate, tolerance_ms=args.tolerance_ms, event_options=opts)
+                    plot=args.plot, rate=args.rate, tolerance_ms=args.tolerance_ms, event_options=opts,
+                    response=args.response)
     if args.json:
         doc = {k: result[k] for k in ("recording", "sample_rate", "block", "classes", "counters", "latency",
                                       "summary") if k in result}
@@ -50,6 +51,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--trace", help="write the trace of every step (JSON) here")
     s.add_argument("--plot", help="write the signal, onsets and results (PNG) here")
     s.add_argument("--json", help="write the summary and scores (JSON) here")
+    s.add_argument("--response", help="write the recording and a click per result (two channels, for tinyrt "
+                                      "latency) here")
     s.add_argument("--block", type=int, default=64, help="frames per callback (64)")
     s.add_argument("--rate", type=int, help="the device's rate when the classifier does not record one")
     s.add_argument("--tolerance-ms", type=float, default=20.0, help="onset match tolerance (+-20 ms)")
@@ -72,9 +75,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--output-channel", type=int, default=2, help="channel of the system's response (2)")
     s.add_argument("--min-ms", type=float, default=0.0, help="a response is at least this late (0)")
     s.add_argument("--max-ms", type=float, default=500.0, help="and at most this late (500 ms)")
-    s.add_argument("--refractory-ms", type=float, default=100.0, help="events (and responses) are at least this far "
-                                                                      "apart (100 ms)")
+    s.add_argument("--refractory-ms", type=float, default=50.0, help="events (and responses) are at least this far "
+                                                                      "apart (50 ms)")
     s.add_argument("--onset-threshold", type=float, default=4.0, help="flux factor over its recent mean (4)")
-    s.add_argument("--floor-db", type=float, default=-30.0, help="ignore onsets this far below the loudest (-30 dB)")
+    s.add_argument("--floor-db", type=float, default=-20.0, help="ignore onsets this far below the loudest (-20 dB)")
     s.add_argument("--verbose", action="store_true", help="also print the report as JSON")
     s.set_defaults(func=cmd_latency)

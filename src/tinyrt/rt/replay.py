@@ -165,13 +165,15 @@ def _check_recording(recording, rate, expected):
 
 def replay(recording, classifier, *, annotations=None, block: int = 64, trace=None, plot=None, rate: int | None = None,
            tolerance_ms: float = TOLERANCE_MS, name: str = "replay", event_options: dict | None = None,
-           timeout: float = 30.0) -> dict:
+           timeout: float = 30.0, response=None) -> dict:
     """Replay a recording (WAV path, or a mono array with ``rate``) through the device's event logic and return
     the trace: {recording, sample_rate, block, classes, onset, window, pre, counters, steps, events, latency,
     score (with annotations), summary}. ``classifier`` is what the live host's worker runs (a .tinyrt path or IR);
     ``event_options`` are the live host's (window_ms, onset_hop, factor, floor, refractory_ms, n_mels, ...).
     ``trace`` and ``plot`` name the JSON and PNG to write. The device rate is the classifier's sample_rate (else
-    ``rate``, else the recording's): a recording at another rate is refused."""
+    ``rate``, else the recording's): a recording at another rate is refused. ``response`` names a two-channel WAV
+    to write: the recording, and a 1 ms click at the first callback starting after each result (what the live
+    host's ``--response`` plays), for ``tinyrt latency``."""
     from ..audio.latency import latency_stats
     from .events import EventEngine, load_classifier
     if int(block) < 1:
@@ -259,6 +261,13 @@ def replay(recording, classifier, *, annotations=None, block: int = 64, trace=No
         write_json(trace, out, "replay trace")
     if plot:
         plot_replay(x, out, plot, annotations=ann)
+    if response:
+        from ..audio.io import write_wav
+        clicks = np.zeros(len(x), np.float32)
+        for e in events:
+            at = int(math.ceil(e["inference_end_sample"] / block)) * block
+            clicks[at:at + sr // 1000] = 0.5
+        write_wav(response, np.stack([x, clicks], axis=1), sr)
     return out
 
 
