@@ -13,9 +13,9 @@ import warnings
 
 from ..errors import AssumptionWarning, Error
 from ..version import __version__
-from . import bench, classic, deploy, live, models, training
+from . import bench, classic, deploy, live, models, replay, training
 
-VERBS = (models, classic, training, bench, deploy, live)
+VERBS = (models, classic, training, bench, deploy, live, replay)
 
 
 def one_line(text: str) -> str:

@@ -67,14 +67,16 @@ def _event_args(args) -> dict:
     """Return the classifier keyword arguments of render/build_host from the event options (empty without one)."""
     from ..errors import InputError
     if not args.classifier:
-        if args.events:
-            raise InputError("--events needs --classifier (the classifier the events are run through).")
+        if args.events or args.response:
+            raise InputError("--events and --response need --classifier (the classifier the events are run "
+                             "through).")
         return {}
     opts = {"window_ms": args.window_ms, "factor": args.onset_threshold, "floor": args.onset_floor,
             "refractory_ms": args.refractory_ms, "n_mels": args.n_mels}
     out = {"classifier": args.classifier, "event_options": opts}
     if args.input or args.output:
         out["events"] = args.events
+        out["response"] = args.response
     return out
 
 
@@ -89,6 +91,8 @@ def _add_event_arguments(s) -> None:
     g.add_argument("--window-ms", type=float, default=100.0, help="audio classified from each onset (100 ms)")
     g.add_argument("--n-mels", type=int, default=20, help="mel bands of the classifier's features (20)")
     g.add_argument("--events", help="offline: write the classifications (onset, class, times) to this JSON")
+    g.add_argument("--response", help="offline: write a WAV with a 1 ms click where each result arrived (with "
+                                      "--pace realtime: the device's latency, for tinyrt latency)")
 
 
 def add_parsers(sub) -> None:

@@ -19,10 +19,11 @@ Built so far: ``host`` (the generated C host program: JACK client, OSC thread, o
 control and stats rings of ``trt_ring.h``), ``live`` (``live()`` -> ``LiveHost``, ``render()``), ``osc``
 (a dependency-free OSC codec and client), ``ring`` (the ring's two-thread test program), ``jackd`` (a
 private dummy-driver JACK server for tests and benchmarks), ``web`` (the browser control page: Starlette +
-uvicorn, a WebSocket, OSC to the host; ``live(models, web="127.0.0.1:8000")``). Not yet: the event-triggered
-classifier worker.
+uvicorn, a WebSocket, OSC to the host; ``live(models, web="127.0.0.1:8000")``), ``events`` (the event-triggered
+classifier worker), ``replay`` (host-based simulation: a recording through the event worker, traced and scored).
 """
 from .host import HostBuild, build_host, host_source
 from .live import LiveHost, live, render
+from .replay import replay
 
-__all__ = ["HostBuild", "LiveHost", "build_host", "host_source", "live", "render"]
+__all__ = ["HostBuild", "LiveHost", "build_host", "host_source", "live", "render", "replay"]

@@ -88,7 +88,7 @@ _ENGINE = r"""
 #define EV_RESULTS 64           /* results ring capacity (power of two) */
 
 typedef struct { int64_t onset; double t_detect, t_dispatch; float x[EV_WIN]; } ev_event;
-typedef struct { int32_t cls; float prob; int64_t onset; double t_detect, t_dispatch, t_result; } ev_result;
+typedef struct { int32_t cls; float prob; int64_t onset; double t_detect, t_dispatch, t_result, t_start; } ev_result;
 
 static const float ev_window[EV_NFFT] = {@WINDOW@};
 static const int32_t ev_mel_start[EV_NMELS] = {@START@};
@@ -143,7 +143,7 @@ static void *ev_worker(void *arg)
 {
     struct timespec nap = {0, 1000000}; /* 1 ms: polls, so no lock or semaphore is shared with the callback */
     (void)arg;
-    while (!__atomic_load_n(&ev.stop, __ATOMIC_ACQUIRE)) {
+    while (!__atomic_load_n(&ev.stop, __ATOMIC_ACQUIRE)) { double t_start = ev_now(); /* taken: inference starts */
         ev_result r;
         if (!trt_ring_pop(&ev.events, &ev.in_event)) { nanosleep(&nap, NULL); continue; }
         ev_features(ev.in_event.x, ev.mean);
@@ -153,7 +153,7 @@ static void *ev_worker(void *arg)
         r.onset = ev.in_event.onset;
         r.t_detect = ev.in_event.t_detect;
         r.t_dispatch = ev.in_event.t_dispatch;
-        r.t_result = ev_now();
+        r.t_result = ev_now(); r.t_start = t_start;
         if (trt_ring_push(&ev.results, &r)) __atomic_add_fetch(&ev.classified, 1, __ATOMIC_RELEASE);
     }
     return NULL;
@@ -243,7 +243,8 @@ int ev_rate(void) { return @SR@; }
 
 class _Result(ctypes.Structure):
     _fields_ = [("cls", ctypes.c_int32), ("prob", ctypes.c_float), ("onset", ctypes.c_int64),
-                ("t_detect", ctypes.c_double), ("t_dispatch", ctypes.c_double), ("t_result", ctypes.c_double)]
+                ("t_detect", ctypes.c_double), ("t_dispatch", ctypes.c_double), ("t_result", ctypes.c_double),
+                ("t_start", ctypes.c_double)]  # t_start: the worker took the event (inference start)
 
 
 def _floats(a) -> str:
@@ -401,7 +402,8 @@ class EventEngine:
             for r in buf[:k]:
                 out.append({"class": int(r.cls), "label": None if self.classes is None else
                             self.classes[r.cls].item(), "probability": float(r.prob), "onset": int(r.onset),
-                            "t_detect": r.t_detect, "t_dispatch": r.t_dispatch, "t_result": r.t_result})
+                            "t_detect": r.t_detect, "t_dispatch": r.t_dispatch, "t_result": r.t_result,
+                            "t_start": r.t_start})
             if k < 64:
                 return out
 

@@ -160,7 +160,7 @@ HOST_C = r'''/* The live host program: the generated processor behind a JACK cli
 
 /* ---- event-triggered classification (tinyrt.rt.events: trt_events.c linked in) ---- */
 #ifdef HOST_EVENTS
-typedef struct { int32_t cls; float prob; int64_t onset; double t_detect, t_dispatch, t_result; } ev_result;
+typedef struct { int32_t cls; float prob; int64_t onset; double t_detect, t_dispatch, t_result, t_start; } ev_result;
 int ev_open(int hop, int history, double factor, double floor_, int refractory);
 int ev_callback(const float *x, int n);
 int ev_events_queued(void);
@@ -542,6 +542,19 @@ static void ev_note(const ev_result *r)
 }
 #endif
 
+static const char *response_path; /* --response: a WAV of the clicks the host answers each result with */
+
+#ifdef HOST_EVENTS
+/* The response to a classification: a 1 ms click at `at`, the first sample of the callback after the one whose
+ * end found the result (as a device would sound or raise a pin), on its own channel. */
+static void ev_click(float *resp, long frames, long at)
+{
+    long i;
+    for (i = at; resp && i < at + 48 && i < frames; i++)
+        resp[i] = 0.5f;
+}
+#endif
+
 static int run_offline(const char *in_path, const char *out_path, const char *control, const char *trace,
                        long block, int realtime, int pcm16, const char *events_path)
 {
@@ -573,11 +586,14 @@ static int run_offline(const char *in_path, const char *out_path, const char *co
             fail("cannot write %s", events_path);
     }
     res = malloc((size_t)res_cap * sizeof *res);
+    float *resp = response_path ? calloc((size_t)frames + 1, sizeof(float)) : NULL;
+    if (response_path && !resp)
+        fail("%s", "out of memory");
     if (!res || ev_open_host() != 0)
         fail("%s", "cannot start the event worker");
 #else
-    if (events_path)
-        fail("%s", "--events needs a host built with a classifier (tinyrt live --classifier)");
+    if (events_path || response_path)
+        fail("%s", "--events and --response need a host built with a classifier (tinyrt live --classifier)");
 #endif
     start = clock_ns(CLOCK_MONOTONIC);
     while (t < frames) {
@@ -608,7 +624,12 @@ static int run_offline(const char *in_path, const char *out_path, const char *co
         while (trt_ring_pop(&H.stats, &snap)) {
         }
 #ifdef HOST_EVENTS
-        n_res += ev_results(res + n_res, (int)(res_cap - n_res));
+        {
+            long had = n_res;
+            n_res += ev_results(res + n_res, (int)(res_cap - n_res));
+            for (; had < n_res; had++)
+                ev_click(resp, frames, end);
+        }
 #endif
         if (tr && n_blocks < cap) {
             tr[4 * n_blocks] = (double)t;
@@ -642,12 +663,16 @@ static int run_offline(const char *in_path, const char *out_path, const char *co
                     c[0], c[1], c[2], c[3]);
             for (i = 0; i < n_res; i++)
                 fprintf(evf, "%s{\"onset\": %lld, \"class\": %d, \"probability\": %.9g, \"t_detect\": %.9f, "
-                        "\"t_dispatch\": %.9f, \"t_result\": %.9f}", i ? ", " : "", (long long)res[i].onset,
-                        (int)res[i].cls, (double)res[i].prob, res[i].t_detect, res[i].t_dispatch, res[i].t_result);
+                        "\"t_dispatch\": %.9f, \"t_start\": %.9f, \"t_result\": %.9f}", i ? ", " : "",
+                        (long long)res[i].onset, (int)res[i].cls, (double)res[i].prob, res[i].t_detect,
+                        res[i].t_dispatch, res[i].t_start, res[i].t_result);
             fprintf(evf, "]}\n");
             fclose(evf);
         }
         free(res);
+        if (resp)
+            write_wav(response_path, resp, frames, rate, pcm16);
+        free(resp);
     }
 #endif
     write_wav(out_path, y, frames, rate, pcm16);
@@ -1090,7 +1115,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: %s [--jack-server NAME] [--osc HOST:PORT] [--allow-remote] [--connect] "
             "[--rt-priority N]\n       %s --input in.wav --output out.wav [--pace realtime|fast] [--block N] "
-            "[--control FILE] [--trace trace.json] [--pcm16] [--events events.json]\n", HOST_PROGRAM, HOST_PROGRAM);
+            "[--control FILE] [--trace trace.json] [--pcm16] [--events events.json] [--response clicks.wav]\n",
+            HOST_PROGRAM, HOST_PROGRAM);
     exit(2);
 }
 
@@ -1114,6 +1140,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--control")) control = v, i++;
         else if (!strcmp(a, "--trace")) trace = v, i++;
         else if (!strcmp(a, "--events")) events = v, i++;
+        else if (!strcmp(a, "--response")) response_path = v, i++;
         else if (!strcmp(a, "--block")) block = atol(v), i++;
         else if (!strcmp(a, "--pace")) {
             if (strcmp(v, "realtime") && strcmp(v, "fast"))

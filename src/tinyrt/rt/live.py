@@ -188,7 +188,7 @@ def _control_file(control, folder: str) -> str | None:
 
 def render(models, input_wav, output_wav, control=None, pace: str = "fast", *, name: str = "live",
            block: int = 64, trace=None, pcm16: bool = False, classifier=None, event_options: dict | None = None,
-           events=None) -> dict:
+           events=None, response=None) -> dict:
     """Run the live host's offline mode: input_wav through the processor to output_wav; return its summary.
 
     ``control`` is a file of ``sample_time param value`` lines or a list of (sample_time, param, value);
@@ -196,7 +196,9 @@ def render(models, input_wav, output_wav, control=None, pace: str = "fast", *, n
     "realtime" processes in step with the clock, "fast" as fast as it can. With ``classifier`` the
     event-triggered worker runs too (waiting for it instead of dropping) and ``events`` names the JSON file
     its results are written to ({detected, dispatched, dropped, busy, events: [{onset, class, probability,
-    t_detect, t_dispatch, t_result}]}).
+    t_detect, t_dispatch, t_start, t_result}]}); ``response`` names a mono WAV the host writes its answer to: a
+    1 ms click at the start of the callback after each result arrived (with pace "realtime", the device's
+    onset-to-response latency, measured by ``tinyrt.audio.latency``).
     """
     if pace not in ("realtime", "fast"):
         raise InputError(f"pace is realtime or fast, not {pace!r}.")
@@ -209,6 +211,7 @@ def render(models, input_wav, output_wav, control=None, pace: str = "fast", *, n
         argv += ["--trace", str(trace)] if trace else []
         argv += ["--pcm16"] if pcm16 else []
         argv += ["--events", str(events)] if events else []
+        argv += ["--response", str(response)] if response else []
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         said = next((ln for ln in proc.stderr.splitlines() if "error:" in ln), proc.stderr.strip()[-300:])
