@@ -13,8 +13,9 @@ import sys
 from ..errors import Error
 from ..version import __version__
 from . import bench, classic, deploy, live, models, training
+from . import classify as classify_verbs
 
-VERBS = (models, classic, training, bench, deploy, live)
+VERBS = (models, classic, training, bench, deploy, live, classify_verbs)
 
 
 def one_line(text: str) -> str:
