@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ...audio import log_mel, resample
+from ...audio import log_mel
 from ...errors import InputError
 
 
@@ -87,16 +87,16 @@ def clip_windows(clip, spec: FeatureSpec, mode: str = "onset", hop: int = 0) -> 
 
 
 def augment(audio: np.ndarray, start: int, spec: FeatureSpec, rng, a) -> np.ndarray:
-    """Return an augmented window cut at ``start`` from ``audio``: time shift, pitch shift (resampling: the pitch
-    and the speed change together), gain and noise, by the ranges of the [augment] table ``a``."""
+    """Return an augmented window cut at ``start`` from ``audio``: time shift, pitch shift (resampling by linear
+    interpolation: the pitch and the speed change together), gain and noise, by the ranges of the [augment]
+    table ``a``."""
     s = start + int(rng.uniform(-a.shift_ms, a.shift_ms) * spec.sr / 1000.0)
     src = audio
     if a.pitch_semitones > 0:
         ratio = 2.0 ** (rng.uniform(-a.pitch_semitones, a.pitch_semitones) / 12.0)  # > 1: higher and faster
-        rate = int(round(spec.sr / ratio))
-        if rate != spec.sr:
-            src = resample(cut(audio, s, int(spec.window * 1.2) + 2), spec.sr, rate).astype(np.float32)
-            s = 0
+        seg = cut(audio, s, int(spec.window * ratio) + 2)
+        src = np.interp(np.arange(spec.window) * ratio, np.arange(len(seg)), seg).astype(np.float32)
+        s = 0
     out = cut(src, s, spec.window)
     out *= np.float32(10.0 ** (rng.uniform(-a.gain_db, a.gain_db) / 20.0))
     if a.noise_db > -120:
