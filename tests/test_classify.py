@@ -303,3 +303,22 @@ def test_config_mistakes_are_refused():
         config_from_dict({"data": {"techniques": ["tapping"]}})
     with pytest.raises(InputError, match="shorter than one FFT frame"):
         config_from_dict({"features": {"window_ms": 20.0}})
+
+
+def test_the_live_event_worker_runs_the_cnn_chain(trained):
+    """rt.events' engine (onset detector in the callback, worker thread) takes the CNN chain in place of a classic
+    classifier: each result is the chain's answer on the window from its pre-roll before the detected onset."""
+    from tinyrt.rt.events import EventEngine
+    from tinyrt.train.classify.features import cut
+    audio, events = technique_track(3.0, seed=4, techniques=("pluck", "palm_mute", "kick", "snare"))
+    engine = EventEngine(trained / "tiny.tinyrt", 16000)
+    try:
+        results = engine.run(audio)
+    finally:
+        engine.close()
+    chain = classifier_chain(trained / "tiny.tinyrt")
+    assert len(results) >= len(events) - 1
+    for r in results:
+        probs = chain.predict(cut(audio, r["onset"] - chain.spec.pre, chain.spec.window))
+        assert r["class"] == int(probs.argmax()) and abs(r["probability"] - float(probs.max())) < 1e-6
+        assert r["label"] == chain.classes[r["class"]]
