@@ -322,3 +322,22 @@ def test_the_live_event_worker_runs_the_cnn_chain(trained):
         probs = chain.predict(cut(audio, r["onset"] - chain.spec.pre, chain.spec.window))
         assert r["class"] == int(probs.argmax()) and abs(r["probability"] - float(probs.max())) < 1e-6
         assert r["label"] == chain.classes[r["class"]]
+
+
+def test_the_chain_allocates_nothing(trained):
+    """The CNN's process makes no heap or lock call (the harness's hooks), and the chain's C needs nothing from
+    outside but its CNN and maths: no allocator, lock, thread or I/O symbol."""
+    import subprocess as sp
+
+    from tinyrt.backends.c.harness import ALLOWED_SYMBOLS, check_realtime
+    from tinyrt.c.build import build
+    chain = classifier_chain(trained / "tiny.tinyrt")
+    report = check_realtime(chain.model, frames=8, block=2)
+    assert report["passed"] and report["heap_calls"] == 0 and report["lock_calls"] == 0
+    files = chain.files(runtime=True)
+    headers = {n: t for n, t in files.items() if n.endswith(".h")}
+    obj = build({**headers, f"{chain.name}.c": files[f"{chain.name}.c"]}, f"{chain.name}.o", kind="object")
+    needed = {line.split()[-1] for line in sp.run(["nm", "-u", str(obj)], capture_output=True, text=True,
+                                                  check=True).stdout.splitlines() if line.strip()}
+    maths = {"log10f", "logf", "sqrtf", "cos", "sin", "cosf", "sinf", "sincosf", "sincos", "floor", "floorf"}
+    assert needed - ALLOWED_SYMBOLS - maths == {f"{chain.cnn.name}_process", f"{chain.cnn.name}_reset"}, needed
