@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -341,3 +342,19 @@ def test_the_chain_allocates_nothing(trained):
                                                   check=True).stdout.splitlines() if line.strip()}
     maths = {"log10f", "logf", "sqrtf", "cos", "sin", "cosf", "sinf", "sincosf", "sincos", "floor", "floorf"}
     assert needed - ALLOWED_SYMBOLS - maths == {f"{chain.cnn.name}_process", f"{chain.cnn.name}_reset"}, needed
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"padding_h": 3}, "parameter 'padding_h' = 3 must be less than kernel_h = 3"),
+    ({"kernel_w": 9, "padding_w": 0}, "parameter 'kernel_w' = 9 is larger than the width 4"),
+])
+def test_conv2d_validation_names_the_field(change, message):
+    from tinyrt.errors import ModelError
+    from tinyrt.ir import Layer
+    p = {"in_channels": 1, "out_channels": 2, "height": 5, "width": 4, "kernel_h": 3, "kernel_w": 3, **change}
+    layer = Layer("conv2d", p, {"weight": np.zeros((2, 1, 3, p["kernel_w"])), "bias": np.zeros(2)})
+    with pytest.raises(ModelError, match=re.escape(message)):
+        Model([layer], input_size=20).validate()
+    pool = Layer("pool2d", {"channels": 1, "height": 4, "width": 4, "kernel_h": 2, "kernel_w": 2, "mode": "median"})
+    with pytest.raises(ModelError, match="'mode' = 'median' is not one of max, avg"):
+        Model([pool], input_size=16).validate()

@@ -150,6 +150,16 @@ double host_seconds(const float *window, int reps, float *probs)
     return (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
 }
 
+double host_feature_seconds(const float *window, int reps, float *patch)
+{
+    struct timespec a, b;
+    int i;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (i = 0; i < reps; i++) @NAME@_features(&host_state, window, patch);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+}
+
 size_t host_state_size(void) { return sizeof(@NAME@_state); }
 """
 
@@ -244,6 +254,8 @@ class Chain:
             lib.host_features.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
             lib.host_seconds.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
             lib.host_seconds.restype = ctypes.c_double
+            lib.host_feature_seconds.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+            lib.host_feature_seconds.restype = ctypes.c_double
             lib.host_state_size.restype = ctypes.c_size_t
             lib.host_init()
             self._lib = lib
@@ -278,6 +290,15 @@ class Chain:
         self.lib.host_seconds(x.ctypes.data, max(1, reps // 10), probs.ctypes.data)  # warm-up
         runs = [self.lib.host_seconds(x.ctypes.data, reps, probs.ctypes.data) / reps for _ in range(5)]
         return float(np.median(runs))
+
+    def time_features(self, reps: int = 200) -> float:
+        """Return the median seconds of the log-mel part alone (features of one window), timed like
+        time_per_inference."""
+        x = np.zeros(self.spec.window, np.float32)
+        out = np.zeros(self.spec.size, np.float32)
+        self.lib.host_feature_seconds(x.ctypes.data, max(1, reps // 10), out.ctypes.data)
+        return float(np.median([self.lib.host_feature_seconds(x.ctypes.data, reps, out.ctypes.data) / reps
+                                for _ in range(5)]))
 
     def state_bytes(self) -> int:
         """Return sizeof(<name>_state) here: the chain's RAM besides the stack."""
