@@ -104,6 +104,8 @@ def test_the_cli_trains_end_to_end_and_writes_the_report(trained):
     assert {"tiny.tinyrt", "forest.tinyrt", "mlp.tinyrt"} <= {p.name for p in trained.iterdir()}
     assert {"tiny_chain.c", "tiny_chain.h", "trt_conv2d.h", "trt_frames.h"} <= {p.name for p in
                                                                                  (trained / "chain").iterdir()}
+    assert main(["classify", "chain", str(trained / "tiny.tinyrt"), "-o", str(trained / "c2"), "--name", "x*/y"]) == 0
+    assert {"x_y.c", "x_y.h", "x_y_cnn.c", "trt_conv2d.h"} <= {p.name for p in (trained / "c2").iterdir()}
 
 
 def test_the_c_chain_equals_pytorch_on_every_test_window(trained):
@@ -358,3 +360,6 @@ def test_conv2d_validation_names_the_field(change, message):
     pool = Layer("pool2d", {"channels": 1, "height": 4, "width": 4, "kernel_h": 2, "kernel_w": 2, "mode": "median"})
     with pytest.raises(ModelError, match="'mode' = 'median' is not one of max, avg"):
         Model([pool], input_size=16).validate()
+    with pytest.raises(ModelError, match=re.escape("its image of 1 x 4 x 4 = 16 values does not match: the previous "
+                                                   "layer gives 15 features")):
+        Model([Layer("pool2d", {**pool.params, "mode": "max"})], input_size=15).validate()

@@ -252,6 +252,11 @@ def _check_layers(layers, n_in: int, prefix: str, known: dict | None = None) -> 
         for features, name in zip(_sources(layer, where, n_in, known), layer.inputs or [None]):
             if layer.in_features != features:
                 source = f"input {name!r} has" if name else "the previous layer gives"
+                if layer.type in ("conv2d", "pool2d"):
+                    p = layer.params
+                    raise ModelError(f"{where}: its image of {p.get('in_channels', p.get('channels'))} x "
+                                     f"{p['height']} x {p['width']} = {layer.in_features} values does not match: "
+                                     f"{source} {features} features.")
                 raise ModelError(f"{where}: parameter '{field}' = {layer.in_features} but {source} {features} "
                                  f"features.")
         if layer.type == "residual":

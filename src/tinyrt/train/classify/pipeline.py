@@ -274,6 +274,12 @@ def train_classifier(cfg: ClassifyConfig, out, quiet: bool = False, cortex: bool
         report_models[name] = r
     sizes = {}
     if cortex:
+        for name in classic:
+            try:  # the classic model's predict compiled alone for a Cortex-M4 (flash: text + rodata + data)
+                z = classic[name]["cmodel"].object_sizes("cortex-m4")
+                report_models[name]["cortex_m4_flash"] = int(z["text"] + z["rodata"] + z["data"])
+            except Exception as exc:  # a missing cross compiler is reported, not fatal to the run
+                report_models[name]["cortex_m4_flash"] = str(exc)
         for target in ("cortex-m4", "cortex-m7"):
             try:
                 sizes[target] = chain.sizes(target)
@@ -287,7 +293,7 @@ def train_classifier(cfg: ClassifyConfig, out, quiet: bool = False, cortex: bool
         "models": {name: {"accuracy": r["scores"]["accuracy"], "macro_f1": r["scores"]["macro_f1"],
                           "f1": r["scores"]["f1"], "confusion": r["scores"]["confusion"],
                           "weight_bytes": r["weight_bytes"], "seconds_per_inference": r["seconds_per_inference"],
-                          **({"c_agreement": r["c_agreement"]} if "c_agreement" in r else {})}
+                          **{k: r[k] for k in ("c_agreement", "cortex_m4_flash") if k in r}}
                    for name, r in report_models.items()},
         "unknown": {name: unknown_effect(r["clip_probs"], truth) for name, r in report_models.items()},
         "threshold": cfg.unknown.threshold,
@@ -314,7 +320,11 @@ def table(report: dict) -> str:
                  f"{100 * p['class_agreement']:.1f}% on {p['windows']} windows")
     for target, s in report["chain"]["sizes"].items():
         if "flash" in s:
-            lines.append(f"{target}: flash {s['flash']} B, RAM {s['ram']} B static + ~{s['stack_estimate']} B stack")
+            lines.append(f"CNN chain on {target}: flash {s['flash']} B, RAM {s['ram']} B static (state and the "
+                         f"window buffer) + ~{s['stack_estimate']} B stack")
+    for name, m in report["models"].items():
+        if isinstance(m.get("cortex_m4_flash"), int):
+            lines.append(f"{name} predict_proba on cortex-m4: flash {m['cortex_m4_flash']} B")
     return "\n".join(lines)
 
 
