@@ -9,11 +9,11 @@
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +64,15 @@ mlp_iterations = 50
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """Run `tinyrt classify train` on the tiny config (the real CLI, a subprocess); return its output folder."""
+    """Run `tinyrt classify train` on the tiny config (the command's main, in this process: torch is loaded once);
+    return its output folder."""
     folder = tmp_path_factory.mktemp("classify")
     (folder / "tiny.toml").write_text(TINY)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    proc = subprocess.run([sys.executable, "-m", "tinyrt.cli", "classify", "train", str(folder / "tiny.toml"),
-                           "--out", str(folder / "out")], capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert "C chain vs PyTorch" in proc.stdout
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["classify", "train", str(folder / "tiny.toml"), "--out", str(folder / "out")])
+    assert code == 0, err.getvalue()
+    assert "C chain vs PyTorch" in out.getvalue() and "cortex-m4" in out.getvalue()
     return folder / "out"
 
 
