@@ -211,8 +211,8 @@ def _pool2d(g: GraphBuilder, layer, x: str, path: str) -> str:
 
 
 _TRANSLATE = {"dense": _dense, "lstm": _recurrent, "gru": _recurrent, "conv1d": _conv1d,
-              "activation": _activation, "batchnorm": _batchnorm, "residual": _residual, "gain": _gain,
-              "conv2d": _conv2d, "pool2d": _pool2d}
+              "activation": _activation, "batchnorm": _batchnorm, "residual": _residual, "gain": _gain}
+_TRANSLATE.update(conv2d=_conv2d, pool2d=_pool2d)  # image layers
 
 
 def translate_layers(g: GraphBuilder, layers: list, x: str, prefix: str = "") -> str:

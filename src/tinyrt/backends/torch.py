@@ -24,19 +24,7 @@ try:
 except ImportError:
     raise DependencyError("the torch back end needs PyTorch; install it with pip install 'tinyrt[torch]'.") from None
 
-from .torch_modules import (
-    Activation,
-    BatchNorm,
-    CausalConv1d,
-    Conv2d,
-    Dense,
-    Gain,
-    GRULayer,
-    LSTMLayer,
-    Pool2d,
-    Residual,
-    build,
-)
+from .torch_modules import Activation, BatchNorm, CausalConv1d, Dense, Gain, GRULayer, LSTMLayer, Residual, build
 
 INFO_FILE = "tinyrt.json"  # the extra file in an exported TorchScript archive holding the model's description
 
@@ -170,5 +158,4 @@ class TorchScriptBackend(TorchBackend):
 
 
 __all__ = ["TorchModel", "TorchBackend", "TorchScriptBackend", "script", "to_torch", "export", "build", "Dense",
-           "LSTMLayer", "GRULayer", "CausalConv1d", "Activation", "BatchNorm", "Gain", "Residual",
-           "Conv2d", "Pool2d"]
+           "LSTMLayer", "GRULayer", "CausalConv1d", "Activation", "BatchNorm", "Gain", "Residual"]

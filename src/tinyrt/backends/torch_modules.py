@@ -461,8 +461,8 @@ class Pool2d(nn.Module):
 
 
 _BUILDERS = {"dense": Dense, "lstm": LSTMLayer, "gru": GRULayer, "conv1d": CausalConv1d,
-             "activation": Activation, "batchnorm": BatchNorm, "residual": Residual, "gain": Gain,
-             "conv2d": Conv2d, "pool2d": Pool2d}
+             "activation": Activation, "batchnorm": BatchNorm, "residual": Residual, "gain": Gain}
+_BUILDERS.update(conv2d=Conv2d, pool2d=Pool2d)  # image layers
 
 
 def build(layer: Layer) -> nn.Module:

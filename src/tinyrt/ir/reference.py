@@ -269,7 +269,8 @@ class _Pool2d(_Add):
 
 _STEPS = {"dense": _Dense, "add": _Add, "mul": _Mul, "slice": _Slice, "lstm": _LSTM, "gru": _GRU, "conv1d": _Conv1d,
           "activation": _Activation, "batchnorm": _BatchNorm, "residual": _Residual, "gain": _Gain,
-          "conv2d": _Conv2d, "pool2d": _Pool2d, **CLASSIC_STEPS}
+          **CLASSIC_STEPS}
+_STEPS.update(conv2d=_Conv2d, pool2d=_Pool2d)  # image layers
 
 
 def make_step(layer):
