@@ -120,6 +120,8 @@ def test_the_c_chain_equals_pytorch_on_every_test_window(trained):
     windows = np.stack([np.pad(c.audio, (0, chain.spec.window))[:chain.spec.window] for c in clips])
     probs = chain.predict(windows)
     assert probs.shape == (2, 4) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert chain.label(probs[0]) in chain.classes and chain.label([0.3, 0.2, 0.25, 0.25]) == "unknown"
+    assert "#define TINY_CHAIN_UNKNOWN_THRESHOLD 0.5f" in chain.files()["tiny_chain.h"]
     # the training features are the chain's features, bit for bit
     assert np.array_equal(chain.features(windows[0]), patch(windows[0], chain.spec))
     # and the IR reference on those features is the chain's output
