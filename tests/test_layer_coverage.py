@@ -47,6 +47,8 @@ LAYERS = {
     "mahalanobis":      (P, R, R, R, P, R),
     "gaussian_mixture": (P, R, R, R, P, R),
     "knn":              (P, R, R, R, P, R),
+    "conv2d":           (P, P, P, P, P, R),  # image layers: one channel-major image per frame (a log-mel patch)
+    "pool2d":           (P, P, P, P, P, R),
 }
 
 ACTIVATION_FUNCTIONS = {
@@ -87,6 +89,15 @@ def _two_paths(rng, kind: str) -> list:
     return [first, second, Layer(kind, {"features": 3}, inputs=["a", "b"]), rnd.dense(rng, 3, 1)]
 
 
+def _conv2d(rng, c_in: int, c_out: int, height: int, width: int, kernel: tuple, stride: tuple, padding: tuple):
+    """Return a seeded conv2d layer over a c_in x height x width image."""
+    p = {"in_channels": c_in, "out_channels": c_out, "height": height, "width": width, "kernel_h": kernel[0],
+         "kernel_w": kernel[1], "stride_h": stride[0], "stride_w": stride[1], "padding_h": padding[0],
+         "padding_w": padding[1]}
+    return Layer("conv2d", p, {"weight": 0.5 * rng.standard_normal((c_out, c_in, *kernel)),
+                               "bias": 0.1 * rng.standard_normal(c_out)})
+
+
 def _neural(layer_type: str) -> tuple:
     rng = _rng(layer_type)
     layers = {
@@ -104,6 +115,12 @@ def _neural(layer_type: str) -> tuple:
         "gain": lambda: [rnd.dense(rng, 2, 3), Layer("gain", {"features": 3, "gain": 0.5})],
         "add": lambda: _two_paths(rng, "add"),
         "mul": lambda: _two_paths(rng, "mul"),
+        "conv2d": lambda: [rnd.dense(rng, 2, 30), _conv2d(rng, 2, 3, 3, 5, (3, 2), (2, 1), (1, 1)),
+                           _conv2d(rng, 3, 2, 2, 6, (2, 3), (1, 2), (0, 1)), rnd.dense(rng, 6, 2)],
+        "pool2d": lambda: [rnd.dense(rng, 2, 40), Layer("pool2d", {"channels": 2, "height": 5, "width": 4,
+                                                                   "kernel_h": 2, "kernel_w": 2}),
+                           Layer("pool2d", {"channels": 2, "height": 2, "width": 2, "kernel_h": 2, "kernel_w": 1,
+                                            "mode": "avg"}), rnd.dense(rng, 4, 2)],
         "slice": lambda: [rnd.dense(rng, 2, 4), Layer("slice", {"in_features": 4, "start": 1, "stop": 3}, output="s"),
                           rnd.dense(rng, 2, 1)],
     }[layer_type]()
@@ -153,7 +170,8 @@ def _classic(layer_type: str) -> tuple:
 def layer_case(layer_type: str) -> tuple:
     """Return (model, input frames) of the small model that covers one layer type."""
     return _neural(layer_type) if layer_type in ("dense", "lstm", "gru", "conv1d", "activation", "batchnorm",
-                                                 "residual", "gain", "add", "mul", "slice") else _classic(layer_type)
+                                                 "residual", "gain", "add", "mul", "slice", "conv2d", "pool2d") \
+        else _classic(layer_type)
 
 
 @functools.cache

@@ -182,8 +182,37 @@ def _gain(g: GraphBuilder, layer, x: str, path: str) -> str:
     return g.op("Mul", [x, g.const(f"{path}/gain", layer.params["gain"])])
 
 
+def _image(g: GraphBuilder, x: str, path: str, channels: int, height: int, width: int) -> str:
+    """Return the frames [T, features] as images [T, channels, height, width]."""
+    return g.op("Reshape", [x, g.const(f"{path}/image", [-1, channels, height, width], np.int64)])
+
+
+def _frames(g: GraphBuilder, y: str, path: str, features: int) -> str:
+    return g.op("Reshape", [y, g.const(f"{path}/frames", [-1, features], np.int64)])
+
+
+def _conv2d(g: GraphBuilder, layer, x: str, path: str) -> str:
+    p = layer.params
+    inputs = [_image(g, x, path, p["in_channels"], p["height"], p["width"]),
+              g.const(f"{path}/weight", layer.weights["weight"])]
+    if p["bias"]:
+        inputs.append(g.const(f"{path}/bias", layer.weights["bias"]))
+    y = g.op("Conv", inputs, kernel_shape=[p["kernel_h"], p["kernel_w"]], strides=[p["stride_h"], p["stride_w"]],
+             pads=[p["padding_h"], p["padding_w"], p["padding_h"], p["padding_w"]])
+    return _frames(g, y, path, layer.out_features)
+
+
+def _pool2d(g: GraphBuilder, layer, x: str, path: str) -> str:
+    p = layer.params
+    kernel = [p["kernel_h"], p["kernel_w"]]
+    y = g.op("MaxPool" if p["mode"] == "max" else "AveragePool",
+             [_image(g, x, path, p["channels"], p["height"], p["width"])], kernel_shape=kernel, strides=kernel)
+    return _frames(g, y, path, layer.out_features)
+
+
 _TRANSLATE = {"dense": _dense, "lstm": _recurrent, "gru": _recurrent, "conv1d": _conv1d,
               "activation": _activation, "batchnorm": _batchnorm, "residual": _residual, "gain": _gain}
+_TRANSLATE.update(conv2d=_conv2d, pool2d=_pool2d)  # image layers
 
 
 def translate_layers(g: GraphBuilder, layers: list, x: str, prefix: str = "") -> str:

@@ -380,8 +380,89 @@ class Residual(nn.Module):
         return y + x[:, :, :self.out_features], new
 
 
+class Conv2d(nn.Module):
+    """IR ``conv2d``: an nn.Conv2d over the one channel-major image each frame holds."""
+
+    def __init__(self, conv: nn.Conv2d, height: int, width: int):
+        super().__init__()
+        self.conv, self.height, self.width, self.n_state = conv, height, width, 0
+        self.channels = conv.in_channels
+        self.in_features = conv.in_channels * height * width
+        ho = (height + 2 * conv.padding[0] - conv.kernel_size[0]) // conv.stride[0] + 1
+        wo = (width + 2 * conv.padding[1] - conv.kernel_size[1]) // conv.stride[1] + 1
+        self.out_features = conv.out_channels * ho * wo
+
+    @classmethod
+    def from_layer(cls, layer: Layer) -> Conv2d:
+        """Return the module for an IR conv2d layer."""
+        p = layer.params
+        conv = nn.Conv2d(p["in_channels"], p["out_channels"], (p["kernel_h"], p["kernel_w"]),
+                         stride=(p["stride_h"], p["stride_w"]), padding=(p["padding_h"], p["padding_w"]),
+                         bias=p["bias"])
+        with torch.no_grad():
+            conv.weight.copy_(_tensor(layer.weights["weight"]))
+            if p["bias"]:
+                conv.bias.copy_(_tensor(layer.weights["bias"]))
+        return cls(conv, p["height"], p["width"])
+
+    def ir_layer(self) -> Layer:
+        """Return the IR conv2d layer this module computes."""
+        c = self.conv
+        w = {"weight": _array(c.weight)}
+        if c.bias is not None:
+            w["bias"] = _array(c.bias)
+        return Layer("conv2d", {"in_channels": c.in_channels, "out_channels": c.out_channels, "height": self.height,
+                                "width": self.width, "kernel_h": c.kernel_size[0], "kernel_w": c.kernel_size[1],
+                                "stride_h": c.stride[0], "stride_w": c.stride[1], "padding_h": c.padding[0],
+                                "padding_w": c.padding[1], "bias": c.bias is not None}, w)
+
+    def initial_state(self, x: Tensor) -> list[Tensor]:
+        """Return the (empty) state: a conv2d keeps none."""
+        return _empty()
+
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """Return (y, state) for frames x: [B, T, channels * height * width]."""
+        img = x.reshape(-1, self.channels, self.height, self.width)
+        y = self.conv(img)
+        return y.reshape(x.size(0), x.size(1), self.out_features), state
+
+
+class Pool2d(nn.Module):
+    """IR ``pool2d``: max or average pooling of each frame's image, stride equal to the kernel."""
+
+    def __init__(self, channels: int, height: int, width: int, kernel_h: int, kernel_w: int, mode: str):
+        super().__init__()
+        self.channels, self.height, self.width = channels, height, width
+        self.kernel_h, self.kernel_w, self.mode, self.n_state = kernel_h, kernel_w, mode, 0
+        self.in_features = channels * height * width
+        self.out_features = channels * (height // kernel_h) * (width // kernel_w)
+
+    @classmethod
+    def from_layer(cls, layer: Layer) -> Pool2d:
+        """Return the module for an IR pool2d layer."""
+        p = layer.params
+        return cls(p["channels"], p["height"], p["width"], p["kernel_h"], p["kernel_w"], p["mode"])
+
+    def ir_layer(self) -> Layer:
+        """Return the IR pool2d layer this module computes."""
+        return Layer("pool2d", {"channels": self.channels, "height": self.height, "width": self.width,
+                                "kernel_h": self.kernel_h, "kernel_w": self.kernel_w, "mode": self.mode})
+
+    def initial_state(self, x: Tensor) -> list[Tensor]:
+        """Return the (empty) state: pooling keeps none."""
+        return _empty()
+
+    def forward(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """Return (y, state) for frames x: [B, T, channels * height * width]."""
+        img = x.reshape(-1, self.channels, self.height, self.width)
+        kernel = [self.kernel_h, self.kernel_w]
+        y = F.max_pool2d(img, kernel, kernel) if self.mode == "max" else F.avg_pool2d(img, kernel, kernel)
+        return y.reshape(x.size(0), x.size(1), self.out_features), state
+
+
 _BUILDERS = {"dense": Dense, "lstm": LSTMLayer, "gru": GRULayer, "conv1d": CausalConv1d,
              "activation": Activation, "batchnorm": BatchNorm, "residual": Residual, "gain": Gain}
+_BUILDERS.update(conv2d=Conv2d, pool2d=Pool2d)  # image layers
 
 
 def build(layer: Layer) -> nn.Module:

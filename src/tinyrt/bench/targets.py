@@ -75,6 +75,10 @@ def cost(model) -> dict:
             macs += p["out_channels"] * (p["in_channels"] // p["groups"]) * p["kernel_size"]
         elif t == "activation":
             acts += 0 if p["function"] == "identity" else layer.out_features
+        elif t == "conv2d":
+            macs += layer.out_features * p["in_channels"] * p["kernel_h"] * p["kernel_w"]
+        elif t == "pool2d":
+            macs += layer.in_features
         elif t in ("batchnorm", "gain", "residual"):  # a residual's body is walked on its own; this is the add
             macs += layer.out_features
         else:  # classic layers (trees, knn, ...): about one operation per stored value

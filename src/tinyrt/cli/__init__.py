@@ -14,8 +14,9 @@ import warnings
 from ..errors import AssumptionWarning, Error
 from ..version import __version__
 from . import bench, classic, deploy, live, models, replay, training
+from . import classify as classify_verbs
 
-VERBS = (models, classic, training, bench, deploy, live, replay)
+VERBS = (models, classic, training, bench, deploy, live, replay, classify_verbs)
 
 
 def one_line(text: str) -> str:

@@ -45,6 +45,18 @@ layers can read it; the model's output is the last layer's output. Three layers 
 ``add`` (the sum of two or more inputs of ``features`` values), ``mul`` (the product of two) and
 ``slice`` (values ``start`` up to ``stop`` of one input of ``in_features``). Every other layer reads
 one input, so conv1d, dense and the activations are the same layers a stack uses.
+
+Images (a classifier's log-mel patch). ``conv2d`` and ``pool2d`` read one frame that holds a whole
+image of ``channels x height x width`` values in PyTorch's NCHW order without the batch axis
+(``x[c, h, w]`` at ``(c * height + h) * width + w``; a log-mel patch of T frames and M bands is one
+channel, height T, width M, time-major), so a flatten after them is a no-op and a dense layer reads their
+output in ``torch.flatten`` order. They keep no state. ``conv2d`` is nn.Conv2d (cross-correlation,
+weights (out, in, kernel_h, kernel_w), strides, symmetric zero padding ``padding_h``/``padding_w``):
+``y[o, i, j] = b[o] + sum w[o, c, u, v] x[c, i*stride_h + u - padding_h, j*stride_w + v - padding_w]``,
+out of range reads zero, output ``out_channels x ((height + 2 padding_h - kernel_h) // stride_h + 1) x
+(... width ...)``. ``pool2d`` is nn.MaxPool2d / nn.AvgPool2d with stride equal to the kernel and no
+padding (rows and columns that do not fill a window are dropped); ``mode`` max or avg. Global average
+pooling is ``pool2d`` avg with the kernel the whole image.
 """
 from __future__ import annotations
 
@@ -233,6 +245,37 @@ SPECS["slice"] = LayerSpec(
     out_features=lambda p: p["stop"] - p["start"],
 )
 GRAPH_LAYERS = ("add", "mul", "slice")
+
+
+def conv2d_out(p: dict) -> tuple:
+    """Return (height, width) of a conv2d layer's output image."""
+    return ((p["height"] + 2 * p["padding_h"] - p["kernel_h"]) // p["stride_h"] + 1,
+            (p["width"] + 2 * p["padding_w"] - p["kernel_w"]) // p["stride_w"] + 1)
+
+
+def pool2d_out(p: dict) -> tuple:
+    """Return (height, width) of a pool2d layer's output image."""
+    return p["height"] // p["kernel_h"], p["width"] // p["kernel_w"]
+
+
+POOL_MODES = ("max", "avg")
+SPECS["conv2d"] = LayerSpec(
+    params={"in_channels": Param(int, REQUIRED), "out_channels": Param(int, REQUIRED), "height": Param(int, REQUIRED),
+            "width": Param(int, REQUIRED), "kernel_h": Param(int, REQUIRED), "kernel_w": Param(int, REQUIRED),
+            "stride_h": Param(int, 1), "stride_w": Param(int, 1), "padding_h": Param(int, 0),
+            "padding_w": Param(int, 0), "bias": Param(bool, True)},
+    weights=lambda p: {"weight": (p["out_channels"], p["in_channels"], p["kernel_h"], p["kernel_w"]),
+                       **({"bias": (p["out_channels"],)} if p["bias"] else {})},
+    in_features=lambda p: p["in_channels"] * p["height"] * p["width"],
+    out_features=lambda p: p["out_channels"] * max(conv2d_out(p)[0], 0) * max(conv2d_out(p)[1], 0),
+)
+SPECS["pool2d"] = LayerSpec(
+    params={"channels": Param(int, REQUIRED), "height": Param(int, REQUIRED), "width": Param(int, REQUIRED),
+            "kernel_h": Param(int, REQUIRED), "kernel_w": Param(int, REQUIRED), "mode": Param(str, "max")},
+    weights=lambda p: {},
+    in_features=lambda p: p["channels"] * p["height"] * p["width"],
+    out_features=lambda p: p["channels"] * pool2d_out(p)[0] * pool2d_out(p)[1],
+)
 INPUT = "input"  # the name of the model's input frame in a graph
 
 

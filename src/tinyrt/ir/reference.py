@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf
 
-from .layers import INPUT
+from .layers import INPUT, conv2d_out, pool2d_out
 from .reference_classic import CLASSIC_STEPS
 
 
@@ -229,9 +229,48 @@ class _Slice(_Add):
         return x[:, self.start:self.stop]
 
 
+class _Conv2d(_Add):
+    """conv2d on one image per frame: zero padding, then a sum over the kernel taps."""
+
+    def __init__(self, layer):
+        p = self.p = layer.params
+        self.w = _w(layer, "weight")  # (out, in, kh, kw)
+        self.b = _w(layer, "bias") if p["bias"] else np.zeros(p["out_channels"])
+        self.h_out, self.w_out = conv2d_out(p)
+
+    def process(self, x):
+        p = self.p
+        img = x.reshape(len(x), p["in_channels"], p["height"], p["width"])
+        img = np.pad(img, ((0, 0), (0, 0), (p["padding_h"],) * 2, (p["padding_w"],) * 2))
+        y = np.zeros((len(x), p["out_channels"], self.h_out, self.w_out)) + self.b[None, :, None, None]
+        sh, sw = p["stride_h"], p["stride_w"]
+        for u in range(p["kernel_h"]):
+            for v in range(p["kernel_w"]):
+                tap = img[:, :, u:u + sh * (self.h_out - 1) + 1:sh, v:v + sw * (self.w_out - 1) + 1:sw]
+                y += np.einsum("tchw,oc->tohw", tap, self.w[:, :, u, v])
+        return y.reshape(len(x), -1)
+
+
+class _Pool2d(_Add):
+    """pool2d: the max or mean of each kernel_h x kernel_w window, stride equal to the kernel."""
+
+    def __init__(self, layer):
+        self.p = layer.params
+
+    def process(self, x):
+        p = self.p
+        kh, kw = p["kernel_h"], p["kernel_w"]
+        ho, wo = pool2d_out(p)
+        img = x.reshape(len(x), p["channels"], p["height"], p["width"])[:, :, :ho * kh, :wo * kw]
+        win = img.reshape(len(x), p["channels"], ho, kh, wo, kw)
+        y = win.max(axis=(3, 5)) if p["mode"] == "max" else win.mean(axis=(3, 5))
+        return y.reshape(len(x), -1)
+
+
 _STEPS = {"dense": _Dense, "add": _Add, "mul": _Mul, "slice": _Slice, "lstm": _LSTM, "gru": _GRU, "conv1d": _Conv1d,
           "activation": _Activation, "batchnorm": _BatchNorm, "residual": _Residual, "gain": _Gain,
           **CLASSIC_STEPS}
+_STEPS.update(conv2d=_Conv2d, pool2d=_Pool2d)  # image layers
 
 
 def make_step(layer):

@@ -12,6 +12,7 @@ from .layers import (
     KNN_METRICS,
     KNN_TREES,
     KNN_WEIGHTS,
+    POOL_MODES,
     REQUIRED,
     SCALER_MODES,
     SPECS,
@@ -41,7 +42,7 @@ def _check_params(layer, where: str) -> None:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise ModelError(f"{where}: parameter '{key}' must be an integer, got {value!r}.")
             limit = MAX_TREE_NODES if layer.type == "tree_ensemble" and key in ("nodes", "leaves") else MAX_FEATURES
-            low = 0 if key in ("num_parameters", "start") else 1
+            low = 0 if key in ("num_parameters", "start", "padding_h", "padding_w") else 1
             if not low <= value <= limit:
                 raise ModelError(f"{where}: parameter '{key}' = {value} is outside {low}..{limit}.")
         elif p.kind is float:
@@ -79,8 +80,25 @@ def _check_semantics(layer, where: str) -> None:
     elif layer.type == "slice" and not p["start"] < p["stop"] <= p["in_features"]:
         raise ModelError(f"{where}: parameters start = {p['start']} and stop = {p['stop']} must satisfy "
                          f"start < stop <= in_features = {p['in_features']}.")
+    elif layer.type in ("conv2d", "pool2d"):
+        _check_image(layer, where)
     if layer.type != "residual" and layer.layers:
         raise ModelError(f"{where}: only residual layers may contain layers.")
+
+
+def _check_image(layer, where: str) -> None:
+    """Check a conv2d's padding and kernel against its image, a pool2d's mode and kernel."""
+    p = layer.params
+    for axis, size in (("h", "height"), ("w", "width")):
+        pad = p.get(f"padding_{axis}", 0)
+        if layer.type == "conv2d" and pad >= p[f"kernel_{axis}"]:
+            raise ModelError(f"{where}: parameter 'padding_{axis}' = {pad} must be less than kernel_{axis} = "
+                             f"{p[f'kernel_{axis}']}.")
+        if p[f"kernel_{axis}"] > p[size] + 2 * pad:
+            raise ModelError(f"{where}: parameter 'kernel_{axis}' = {p[f'kernel_{axis}']} is larger than the "
+                             f"{size} {p[size]}" + (f" plus padding {2 * pad}." if pad else "."))
+    if layer.type == "pool2d" and p["mode"] not in POOL_MODES:
+        raise ModelError(f"{where}: parameter 'mode' = {p['mode']!r} is not one of {', '.join(POOL_MODES)}.")
 
 
 def _check_weights(layer, where: str) -> None:
@@ -235,6 +253,11 @@ def _check_layers(layers, n_in: int, prefix: str, known: dict | None = None) -> 
         for features, name in zip(_sources(layer, where, n_in, known), layer.inputs or [None]):
             if layer.in_features != features:
                 source = f"input {name!r} has" if name else "the previous layer gives"
+                if layer.type in ("conv2d", "pool2d"):
+                    p = layer.params
+                    raise ModelError(f"{where}: its image of {p.get('in_channels', p.get('channels'))} x "
+                                     f"{p['height']} x {p['width']} = {layer.in_features} values does not match: "
+                                     f"{source} {features} features.")
                 raise ModelError(f"{where}: parameter '{field}' = {layer.in_features} but {source} {features} "
                                  f"features.")
         if layer.type == "residual":

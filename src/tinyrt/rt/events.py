@@ -76,8 +76,9 @@ _ENGINE = r"""
 #include "trt_ring.h"
 #include "trt_frames.h"
 #include "@CLF@.h"
-
+@CNN@
 #define EV_WIN @WIN@            /* samples captured from each onset */
+#define EV_PRE @PRE@            /* of which before the onset */
 #define EV_NFFT @NFFT@
 #define EV_FHOP @FHOP@
 #define EV_NMELS @NMELS@
@@ -118,6 +119,10 @@ static struct {
     uint16_t rev[TRT_RFFT_REVERSE(EV_NFFT)];
     ev_event in_event;
     float scratch[TRT_FEATURES_SCRATCH(EV_NFFT)], feat[EV_NMELS], mean[EV_NMELS];
+#ifdef EV_CNN
+    @CLF@_state chain;           /* the CNN chain: log-mel patch -> CNN -> probabilities */
+    float probs[EV_CNN_CLASSES];
+#endif
 } ev;
 
 static double ev_now(void)
@@ -146,10 +151,15 @@ static void *ev_worker(void *arg)
     while (!__atomic_load_n(&ev.stop, __ATOMIC_ACQUIRE)) { double t_start = ev_now(); /* taken: inference starts */
         ev_result r;
         if (!trt_ring_pop(&ev.events, &ev.in_event)) { nanosleep(&nap, NULL); continue; }
+#ifdef EV_CNN
+        r.cls = (int32_t)@CLF@_classify(&ev.chain, ev.in_event.x, ev.probs);
+        r.prob = ev.probs[r.cls];
+#else
         ev_features(ev.in_event.x, ev.mean);
         r.cls = (int32_t)@CLF@_predict(ev.mean);
         r.prob = -1.0f;
 @PROBA@
+#endif
         r.onset = ev.in_event.onset;
         r.t_detect = ev.in_event.t_detect;
         r.t_dispatch = ev.in_event.t_dispatch;
@@ -173,6 +183,9 @@ int ev_open(int hop, int history, double factor, double floor_, int refractory)
     ev.cfg.rolloff_fraction = 0.85f; ev.cfg.flatness_amin = 1e-10f;
     ev.cfg.kinds = ev_kinds; ev.cfg.n_kinds = 1;
     trt_onset_init(&ev.det, hop, history, factor, floor_, refractory);
+#ifdef EV_CNN
+    @CLF@_init(&ev.chain);
+#endif
     memset(ev.aud, 0, sizeof ev.aud);
     ev.total = 0; ev.pending = -1;
     ev.detected = ev.dispatched = ev.dropped = ev.busy = ev.classified = 0;
@@ -199,9 +212,11 @@ int ev_callback(const float *x, int n)
             ev.pending = ev.at[i];
             ev.pending_t = ev_now();
         }
-        if (ev.pending >= 0 && ev.total >= ev.pending + EV_WIN) {
+        if (ev.pending >= 0 && ev.total >= ev.pending - EV_PRE + EV_WIN) {
             int64_t s;
-            for (s = 0; s < EV_WIN; s++) ev.out_event.x[s] = ev.aud[(ev.pending + s) & (EV_HIST - 1)];
+            for (s = 0; s < EV_WIN; s++)  /* before the stream's start: zeros (the history starts zeroed) */
+                ev.out_event.x[s] = ev.pending - EV_PRE + s < 0 ? 0.0f
+                                    : ev.aud[(ev.pending - EV_PRE + s) & (EV_HIST - 1)];
             ev.out_event.onset = ev.pending;
             ev.out_event.t_detect = ev.pending_t;
             ev.out_event.t_dispatch = ev_now();
@@ -290,6 +305,8 @@ def engine_files(classifier, sr: int, *, window_ms: float = 100.0, n_fft: int = 
     from ..backends.c.codegen import c_identifier
     model = load_classifier(classifier)
     sr = int(sr)
+    if isinstance(getattr(model, "metadata", None), dict) and "classifier" in model.metadata:
+        return _cnn_engine_files(model, sr, name, onset_hop, history, factor, floor, refractory_ms, every_ms)
     window = int(round(float(window_ms) * sr / 1000.0))
     n_fft, hop, n_mels = int(n_fft), int(hop), int(n_mels)
     if window < n_fft:
@@ -320,13 +337,43 @@ def engine_files(classifier, sr: int, *, window_ms: float = 100.0, n_fft: int = 
             "@NFFT@": str(n_fft), "@FHOP@": str(hop), "@NMELS@": str(n_mels),
             "@NFRAMES@": str(n_frames), "@HIST@": str(hist), "@WINDOW@": _floats(hann(n_fft)),
             "@START@": _ints(bank.start), "@LENGTH@": _ints(bank.length), "@WEIGHTS@": _floats(bank.weights),
-            "@PROBA@": proba, "@SR@": str(sr)}
+            "@PROBA@": proba, "@SR@": str(sr), "@CNN@": "", "@PRE@": "0"}
     text = _ENGINE
     for k, v in subs.items():
         text = text.replace(k, v)
     return {"files": {"trt_events.c": text, f"{cm.name}.h": cm.header()}, "sr": sr, "window": window,
             "n_fft": n_fft, "hop": hop, "n_mels": n_mels, "n_frames": n_frames, "onset": onset,
             "classes": classes}
+
+
+def _cnn_engine_files(model, sr: int, name: str, onset_hop, history, factor, floor, refractory_ms, every_ms) -> dict:
+    """Return engine_files' answer for a CNN classifier of tinyrt.train.classify: the worker runs its whole C chain
+    (log-mel patch -> CNN -> probabilities) on a window of the chain's length starting its pre-roll before the
+    onset; the window and the features are the chain's own, so window_ms, n_fft, hop and n_mels do not apply."""
+    from ..audio.mel import SparseBank, mel_filterbank
+    from ..audio.spectral import hann
+    from ..backends.c.codegen import c_identifier
+    from ..train.classify import classifier_chain
+    chain = classifier_chain(model, sr=sr, name=c_identifier(f"{name}_clf"))
+    s = chain.spec
+    onset = onset_params(sr, onset_hop, history, factor, floor, every_ms or refractory_ms)
+    if every_ms is not None:
+        onset.update(factor=0.0, floor=-1.0)
+    bank = SparseBank(mel_filterbank(sr, s.n_fft, s.n_mels))
+    hist = 1
+    while hist <= s.window + 4096:
+        hist *= 2
+    subs = {"@NAME@": name.replace("*/", "* /"), "@CLF@": chain.name, "@WIN@": str(s.window), "@PRE@": str(s.pre),
+            "@NFFT@": str(s.n_fft), "@FHOP@": str(s.hop), "@NMELS@": str(s.n_mels), "@NFRAMES@": str(s.frames),
+            "@HIST@": str(hist), "@WINDOW@": _floats(hann(s.n_fft)), "@START@": _ints(bank.start),
+            "@LENGTH@": _ints(bank.length), "@WEIGHTS@": _floats(bank.weights), "@PROBA@": "", "@SR@": str(sr),
+            "@CNN@": f"#define EV_CNN 1\n#define EV_CNN_CLASSES {len(chain.classes)}"}
+    text = _ENGINE
+    for k, v in subs.items():
+        text = text.replace(k, v)
+    return {"files": {"trt_events.c": text, **chain.files()}, "sr": sr, "window": s.window, "n_fft": s.n_fft,
+            "hop": s.hop, "n_mels": s.n_mels, "n_frames": s.frames, "onset": onset,
+            "classes": np.asarray(chain.classes), "pre": s.pre, "chain": chain.name}
 
 
 class EventEngine:

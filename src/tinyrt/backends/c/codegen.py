@@ -342,6 +342,33 @@ class _Writer:
                          f"{c_in}, {c_out}, {K}, {d}, {G}); /* C_in, C_out, K, dilation, groups */")
         return out
 
+    def _conv2d(self, layer, tag, src, n_in, dst):
+        from ...ir.layers import conv2d_out
+        p = layer.params
+        c_in, c_out, kh, kw = p["in_channels"], p["out_channels"], p["kernel_h"], p["kernel_w"]
+        what = f"{_layer(tag)} conv2d"
+        self.includes.add("trt_conv2d.h")
+        wt = self.const(f"{tag}_w", layer.weights["weight"], f"{what} weight ({c_out} x {c_in} x {kh} x {kw}: "
+                                                             f"output, input, kernel row, kernel column), as in "
+                                                             f"the model")
+        bias = self.const(f"{tag}_b", layer.weights["bias"], f"{what} bias ({c_out})") if p["bias"] else "TRT_NO_BIAS"
+        ho, wo = conv2d_out(p)
+        out = self.tmp(c_out * ho * wo, dst)
+        call = "trt_conv2d("
+        self.body.append(f"{call}{wt}, {bias}, {src}, {out},\n{' ' * (8 + len(call))}{c_in}, {p['height']}, "
+                         f"{p['width']}, {c_out}, {kh}, {kw}, {p['stride_h']}, {p['stride_w']}, {p['padding_h']}, "
+                         f"{p['padding_w']}); /* C_in, H, W, C_out, KH, KW, SH, SW, PH, PW */")
+        return out
+
+    def _pool2d(self, layer, tag, src, n_in, dst):
+        p = layer.params
+        self.includes.add("trt_conv2d.h")
+        out = self.tmp(layer.out_features, dst)
+        mode = "TRT_POOL_MAX" if p["mode"] == "max" else "TRT_POOL_AVG"
+        self.body.append(f"trt_pool2d({src}, {out}, {p['channels']}, {p['height']}, {p['width']}, {p['kernel_h']}, "
+                         f"{p['kernel_w']}, {mode}); /* C, H, W, KH, KW */")
+        return out
+
     def _activation(self, layer, tag, src, n_in, dst):
         fn = layer.params["function"]
         if fn == "identity":
