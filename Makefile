@@ -58,6 +58,9 @@ $(STAMP): pyproject.toml
 	# the CPU wheel on the machine; installed first so no other torch is ever resolved
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[all,test]'
+	# Neural Amp Modeler, the reference of tests/test_nam_parity.py: its model code only (its own
+	# requirements pull the trainer: lightning, tensorboard, transformers, librosa, sounddevice)
+	$(PY) -m pip install -q --no-deps neural-amp-modeler==0.13.0
 	touch $@
 
 $(BENCH_VENV)/.installed: pyproject.toml
