@@ -178,10 +178,7 @@ CASES = [("lstm", 8, 0, True), ("gru", 12, 0, True), ("lstm", 16, 2, True), ("gr
 @pytest.mark.parametrize("cell,hidden,knobs,skip", CASES)
 def test_json_exports_load_back_and_rebuild_in_torch(tmp_path, fmt, cell, hidden, knobs, skip):
     rng = np.random.default_rng(hidden + knobs)
-    if knobs:
-        model = knob_model(rng, cell, hidden, knobs, skip)
-    else:
-        model = R.effect_model(rng, cell, hidden, skip=skip)
+    model = knob_model(rng, cell, hidden, knobs, skip) if knobs else R.effect_model(rng, cell, hidden, skip=skip)
     path = export(model, fmt, tmp_path / f"m.{fmt}.json")
     doc = json.loads(path.read_text())
     x = audio(0.4, knobs=(0.3, 0.7)[:knobs])
