@@ -11,7 +11,15 @@ import json
 import numpy as np
 import pytest
 
-from nam_reference import guitar, make_nam_lstm, nam_output
+from nam_reference import (
+    WAVENET_PRESETS,
+    _nam_models,
+    _wavenet_config,
+    guitar,
+    make_nam_lstm,
+    make_nam_wavenet,
+    nam_output,
+)
 from tinyrt.backends import backend
 from tinyrt.frontends.nam import from_nam
 
@@ -66,3 +74,21 @@ def test_nam_initial_state_matters(lstm_case, audio):
     lstm.weights["c0"][:] = 0
     y = model.reference().process(np.asarray(audio[:2000], np.float32).reshape(-1, 1)).reshape(-1)
     assert np.max(np.abs(y - expected[:2000])) > 1e-4
+
+
+def test_nam_reference_helper_wavenets():
+    """The helper's WaveNet presets are NAM's trainer presets, and its identity files give the input back."""
+    models = _nam_models()
+    for name, (channels, head) in {"standard": (16, 8), "lite": (12, 6), "feather": (8, 4), "nano": (4, 2)}.items():
+        preset = WAVENET_PRESETS[name]
+        assert [a["channels"] for a in preset["layers_configs"]] == [channels, head]
+        assert preset["head_scale"] == 0.02
+        net = models.wavenet.WaveNet.init_from_config({**_wavenet_config(name), "sample_rate": 48000.0})
+        assert net.receptive_field == 4093        # every classic preset sees 4093 samples
+    assert WAVENET_PRESETS["standard"]["layers_configs"][1]["dilations"] == [2 ** i for i in range(10)]
+
+
+def test_identity_wavenet_gives_the_input_back(tmp_path):
+    path = make_nam_wavenet(tmp_path, "nano", seed=0, identity=True)
+    x = guitar(0.5)
+    np.testing.assert_allclose(nam_output(path, x), x, atol=1e-6)

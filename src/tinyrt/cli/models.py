@@ -105,7 +105,8 @@ def add_parsers(sub) -> None:
     s.add_argument("-o", "--output", required=True, help="the .tinyrt file to write")
     s.set_defaults(func=cmd_convert)
 
-    s = sub.add_parser("export", help="write a model for an engine (C, ONNX, RTNeural, TorchScript)")
+    s = sub.add_parser("export", help="write a model for an engine or plugin (C, ONNX, RTNeural, TorchScript, "
+                                      "NAM, AIDA-X, CoreAudioML)")
     s.add_argument("model")
     s.add_argument("--to", required=True, choices=tuple(EXPORTERS))
     s.add_argument("-o", "--output", required=True, help="folder (c) or file to write")
