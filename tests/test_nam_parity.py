@@ -3,7 +3,7 @@
 The .nam files are created with the ``neural-amp-modeler`` package (random weights, exported by its
 exporter, see tests/nam_reference.py), loaded with ``tinyrt.frontends.nam`` and run on 10 s of
 guitar at 48 kHz by the reference, C, torch and ONNX Runtime engines; NAM's PyTorch forward pass of
-the same file is the truth (the NumPy reference runs the first 1.5 s, it is slow). The WaveNet
+the same file is the truth (the NumPy reference runs the first second, it is slow). The WaveNet
 cases join this file with the WaveNet importer.
 """
 import json
@@ -24,7 +24,7 @@ from tinyrt.backends import backend
 from tinyrt.frontends.nam import from_nam
 
 ENGINES = ("reference", "c", "torch", "onnxruntime")
-REFERENCE_SECONDS = 1.5  # the float64 NumPy reference steps sample by sample in Python: it gets the first 1.5 s
+REFERENCE_SECONDS = 1.0  # the float64 NumPy reference steps sample by sample in Python: it gets the first 1 s
 TOL = 1e-5            # max abs error against NAM, relative to max(1, output RMS)
 LSTM_CASES = [(8, 1), (12, 2), (24, 1)]   # (hidden, layers): nano/feather-sized and NAM's "standard" LSTM
 
