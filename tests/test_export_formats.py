@@ -100,7 +100,7 @@ def test_cli_export_to_nam_with_a_hostile_name(tmp_path):
     model = R.effect_model(np.random.default_rng(2), "lstm", 8)
     model.name = HOSTILE
     src = model.save(tmp_path / "m.tinyrt")
-    proc = subprocess.run([TINYRT, "export", str(src), "--to", "nam", "-o", str(tmp_path / "out.nam")],
+    proc = subprocess.run([TINYRT, "convert", str(src), "--to", "nam", "-o", str(tmp_path / "out.nam")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "out.nam").read_text())
