@@ -38,6 +38,7 @@ bench: install $(BENCH_VENV)/.installed
 	$(PY) benchmarks/live_events.py --out bench-out --seconds 60 --model lstm16
 	$(BENCH_VENV)/bin/python benchmarks/classic.py --out bench-out | tee bench-out/classic.txt
 	$(PY) benchmarks/quality.py --out bench-out
+	$(PY) benchmarks/conditioned.py --out bench-out
 	$(PY) benchmarks/report.py --out bench-out
 
 install: system-deps $(STAMP)
@@ -58,6 +59,9 @@ $(STAMP): pyproject.toml
 	# the CPU wheel on the machine; installed first so no other torch is ever resolved
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[all,test]'
+	# Neural Amp Modeler, the reference of tests/test_nam_parity.py: its model code only (its own
+	# requirements pull the trainer: lightning, tensorboard, transformers, librosa, sounddevice)
+	$(PY) -m pip install -q --no-deps neural-amp-modeler==0.13.0
 	touch $@
 
 $(BENCH_VENV)/.installed: pyproject.toml

@@ -22,9 +22,13 @@ def cmd_info(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    """Import any supported model file and save it as .tinyrt."""
+    """Import any supported model file and save it as .tinyrt (or, with --to, as a plugin's model file)."""
     model = load_model(args.model)
     out = Path(args.output)
+    if args.to != "tinyrt":
+        from ..backends import export
+        print(f"wrote {export(model, args.to, out)}")
+        return 0
     if out.suffix != ".tinyrt":
         raise InputError(f"the output file must end in .tinyrt, got '{out.name}'.")
     model.save(out)
@@ -120,9 +124,12 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("convert", help="import a model file into a .tinyrt file")
     s.add_argument("model")
     s.add_argument("-o", "--output", required=True, help="the .tinyrt file to write")
+    s.add_argument("--to", default="tinyrt", choices=("tinyrt", "nam", "aidax", "coreaudioml", "rtneural"),
+                   help="write this model file format instead (as `export --to`)")
     s.set_defaults(func=cmd_convert)
 
-    s = sub.add_parser("export", help="write a model for an engine (C, ONNX, RTNeural, TorchScript)")
+    s = sub.add_parser("export", help="write a model for an engine or plugin (C, ONNX, RTNeural, TorchScript, "
+                                      "NAM, AIDA-X, CoreAudioML)")
     s.add_argument("model")
     s.add_argument("--to", required=True, choices=tuple(EXPORTERS))
     s.add_argument("-o", "--output", required=True, help="folder (c) or file to write")

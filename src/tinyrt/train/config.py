@@ -18,7 +18,8 @@ from ..errors import FormatError, InputError
 class DataConfig:
     """Where the paired audio comes from and how it is split (see ``tinyrt.data.load_pairs``)."""
 
-    kind: str = "fragments"          # "fragments" (one long clean/processed pair) or "notes" (paired note files)
+    kind: str = "fragments"          # "fragments" (one long clean/processed pair) or "notes" (paired note files);
+    #                                  "builtin" / "captures": one pedal at several knob settings (train.conditioned)
     clean: str = ""                  # fragments: the clean track
     target: str = ""                 # fragments: the processed track
     root: str = ""                   # notes: the dataset root (Clean/ beside <Effect>/ trees)
@@ -27,6 +28,11 @@ class DataConfig:
     silence_db: float = -50.0
     valid: float = 0.15
     test: float = 0.15
+    builtin: str = ""                # builtin: the built-in pedal (overdrive, distortion, fuzz)
+    knobs: dict = field(default_factory=dict)       # builtin: {knob: [values]}, every combination is trained
+    holdout: list = field(default_factory=list)     # builtin: [{knob: value}] settings measured, never trained
+    seconds_per_setting: float = 20.0                # builtin: seconds of synthetic guitar per setting
+    captures: list = field(default_factory=list)    # captures: [{clean, target, params = {knob: value}, holdout}]
 
 
 @dataclass
@@ -102,7 +108,11 @@ def _toml_value(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_value(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     return repr(v)
 
 
@@ -134,6 +144,8 @@ def config_from_dict(doc: dict, base=".", where: str = "config") -> Config:
         sub = doc.pop(name, {})
         if not isinstance(sub, dict):
             raise InputError(f"{where}: '{name}' must be a table ([{name}]).")
+        if name == "data" and "kind" not in sub:   # builtin = "..." or [[data.captures]] name their kind
+            sub = {**sub, "kind": "builtin" if "builtin" in sub else "captures" if "captures" in sub else "fragments"}
         tables[name] = _build(cls, sub, f"{where} [{name}]")
     cfg = _build(Config, doc, where)
     for name, value in tables.items():
@@ -174,7 +186,13 @@ def check(cfg: Config, where: str = "config") -> None:
         (1 <= m.num_layers <= 8, f"[model] num_layers must be 1..8, got {m.num_layers}"),
         (1 <= m.block_size <= 4096, f"[model] block_size must be 1..4096, got {m.block_size}"),
         (8000 <= cfg.sample_rate <= 384000, f"sample_rate must be 8000..384000 Hz, got {cfg.sample_rate}"),
-        (d.kind in ("fragments", "notes"), f"[data] kind must be 'fragments' or 'notes', got '{d.kind}'"),
+        (d.kind in ("fragments", "notes", "builtin", "captures"),
+         f"[data] kind must be 'fragments', 'notes', 'builtin' or 'captures', got '{d.kind}'"),
+        (d.kind != "builtin" or d.builtin, "[data] kind 'builtin' needs 'builtin' (the pedal) and 'knobs'"),
+        (d.kind != "captures" or d.captures, "[data] kind 'captures' needs [[data.captures]] entries"),
+        (d.kind not in ("builtin", "captures") or m.block_size == 1,
+         "[model] block_size must be 1 for a model with knob inputs"),
+        (0 < d.seconds_per_setting <= 600, "[data] seconds_per_setting must be more than 0 and at most 600"),
         (d.kind != "fragments" or (d.clean and d.target), "[data] kind 'fragments' needs 'clean' and 'target' files"),
         (d.kind != "notes" or (d.root and d.effect), "[data] kind 'notes' needs 'root' and 'effect'"),
         (0 <= d.valid < 1 and 0 <= d.test < 1 and d.valid + d.test < 1,

@@ -5,6 +5,11 @@ best model on the validation set, measures it on the test set, and writes into t
 folder: ``<name>.tinyrt`` (the IR every engine runs), ``metrics.json``, ``curves.png``,
 ``renders/`` (clean, target and model output WAVs of the test set), ``best.pt`` and
 ``checkpoint.pt``.
+
+With ``[data] kind = "builtin"`` or ``"captures"`` (``tinyrt.train.conditioned``) the model has
+knob inputs: frames are ``[audio, knob values...]``, the model stores ``metadata["params"]``, and
+``metrics.json`` has ``settings``: the ESR of every knob setting, on its test fragments for the
+trained settings and on the whole capture for the held-out ones.
 """
 from __future__ import annotations
 
@@ -56,17 +61,24 @@ def load_data(cfg: Config):
     return dataset, train, valid, test
 
 
+def _audio(clean) -> np.ndarray:
+    """Return the audio of a pair's clean side: itself, or column 0 of [audio, knobs...] frames."""
+    clean = np.asarray(clean, np.float32)
+    return clean[:, 0] if clean.ndim == 2 else clean
+
+
 def _segments(pairs, length: int, block: int):
-    """Return (clean, target) arrays (n, length) cut from the pairs; the remainder of each is dropped."""
+    """Return (clean, target) arrays (n, length[, 1 + knobs]) cut from the pairs; the remainder is dropped."""
     xs, ys = [], []
     for p in pairs:
         n = len(p.clean) // length
+        clean = np.asarray(p.clean, np.float32)
         if n:
-            xs.append(np.asarray(p.clean[:n * length], np.float32).reshape(n, length))
+            xs.append(clean[:n * length].reshape(n, length, *clean.shape[1:]))
             ys.append(np.asarray(p.target[:n * length], np.float32).reshape(n, length))
         elif len(p.clean) >= block * 2:
             m = len(p.clean) // block * block
-            xs.append(np.pad(np.asarray(p.clean[:m], np.float32), (0, length - m))[None])
+            xs.append(np.pad(clean[:m], ((0, length - m),) + ((0, 0),) * (clean.ndim - 1))[None])
             ys.append(np.pad(np.asarray(p.target[:m], np.float32), (0, length - m))[None])
     if not xs:
         raise InputError("the training split has no audio; give more or longer pairs.")
@@ -88,7 +100,7 @@ def predict(net, pairs, torch) -> list:
             n = len(p.clean) // b * b
             x = torch.from_numpy(np.asarray(p.clean[:n], np.float32))[None]
             y, _ = net.stream(x)
-            outs.append(np.concatenate([y[0].numpy(), np.asarray(p.clean[n:], np.float32)]))
+            outs.append(np.concatenate([y[0].numpy(), _audio(p.clean[n:])]))
     return outs
 
 
@@ -100,7 +112,12 @@ class Trainer:
         self.cfg, self.out = cfg, Path(out)
         self.on_progress = on_progress if on_progress is not None else ProgressBar()
         self.log = log
-        if data is None:
+        self.conditioned = None
+        if data is None and cfg.data.kind in ("builtin", "captures"):
+            from .conditioned import load_conditioned
+            self.conditioned = load_conditioned(cfg)
+            splits, self.data_summary = self.conditioned.splits(), self.conditioned.summary()
+        elif data is None:
             dataset, *splits = load_data(cfg)
             self.data_summary = dataset.summary()
         else:
@@ -115,7 +132,7 @@ class Trainer:
         from .model import EffectModel
         torch, t = self.torch, self.cfg.train
         torch.manual_seed(self.cfg.seed)
-        self.net = EffectModel(self.cfg.model)
+        self.net = EffectModel(self.cfg.model, n_knobs=len(self.conditioned.params) if self.conditioned else 0)
         self.loss = EffectLoss(self.cfg.loss)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=t.learning_rate)
         self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, factor=t.lr_factor, patience=t.lr_patience)
@@ -218,6 +235,10 @@ class Trainer:
                           "done": True})
         return self._finish(history, best, best_epoch, epoch, spent, reason)
 
+    def _settings(self, skip: int) -> list:
+        return [setting_metrics(self.net, s, skip, self.cfg.loss.pre_emphasis, self.cfg.sample_rate, self.torch)
+                for s in self.conditioned.settings]
+
     def _event(self, epoch, elapsed, valid_loss, best, lr, deadline) -> dict:
         t = self.cfg.train
         per_epoch = elapsed / max(epoch, 1)
@@ -241,15 +262,18 @@ class Trainer:
         outs = predict(self.net, self.test_pairs, torch)
         metrics = pair_metrics(outs, [p.target for p in self.test_pairs], skip=skip, coeff=cfg.loss.pre_emphasis)
         b = cfg.model.block_size
-        example = torch.from_numpy(np.asarray(self.test_pairs[0].clean[:b * 512], np.float32).reshape(1, -1, b))
-        model = from_torch(self.net, example, sample_rate=float(cfg.sample_rate), block_size=b, name=cfg.name)
+        if self.conditioned:
+            model = self.net.to_ir(cfg.name, float(cfg.sample_rate), self.conditioned.params)
+        else:
+            example = torch.from_numpy(np.asarray(self.test_pairs[0].clean[:b * 512], np.float32).reshape(1, -1, b))
+            model = from_torch(self.net, example, sample_rate=float(cfg.sample_rate), block_size=b, name=cfg.name)
         model.metadata.update({"trained_by": "tinyrt.train", "test_esr": metrics["esr"],
                                "test_esr_pre_emphasis": metrics["esr_pre_emphasis"], "config": cfg.to_dict()})
         model_path = model.save(self.out / f"{cfg.name}.tinyrt")
         renders = self.out / "renders"
         renders.mkdir(exist_ok=True)
         limit = 20 * cfg.sample_rate
-        for label, signals in (("clean", [p.clean for p in self.test_pairs]),
+        for label, signals in (("clean", [_audio(p.clean) for p in self.test_pairs]),
                                ("target", [p.target for p in self.test_pairs]), ("output", outs)):
             write_wav(renders / f"{label}.wav", np.concatenate(signals)[:limit], cfg.sample_rate)
         plot_curves(history, self.out / "curves.png", title=f"{cfg.name}: training curves")
@@ -261,9 +285,33 @@ class Trainer:
             "train_time_s": round(seconds, 1), "parameters": model.n_params,
             "test": {**metrics, "warmup_samples_excluded": skip}, "model": str(model_path),
         }
+        if self.conditioned:
+            summary["params"] = self.conditioned.params
+            summary["settings"] = self._settings(skip)
+            self.log(settings_table(summary["settings"], self.conditioned.names))
         write_text(self.out / "metrics.json", json.dumps(summary, indent=1, default=str))
         write_text(self.out / "history.json", json.dumps(history))
         return TrainResult(cfg.name, self.out, model, model_path, summary, history)
+
+
+def setting_metrics(net, setting, skip: int, coeff: float, sample_rate: int, torch) -> dict:
+    """Return one knob setting's ESR: on its test fragments when trained, on its whole capture when held out."""
+    pairs = setting.whole if setting.holdout else setting.test
+    outs = predict(net, pairs, torch)
+    m = pair_metrics(outs, [p.target for p in pairs], skip=skip, coeff=coeff)
+    return {"setting": setting.label, "values": list(setting.values),
+            "split": "holdout" if setting.holdout else "train",
+            "seconds": round(sum(len(p.target) for p in pairs) / sample_rate, 2), **m}
+
+
+def settings_table(rows: list, names: list) -> str:
+    """Return the per-setting ESR table as text."""
+    head = "".join(f"{n:>8}" for n in names)
+    lines = [f"{head}  {'split':<8} {'ESR':>8} {'ESR pre':>8}"]
+    for r in rows:
+        values = "".join(f"{v:>8.2f}" for v in r["values"])
+        lines.append(f"{values}  {r['split']:<8} {r['esr']:>8.4f} {r['esr_pre_emphasis']:>8.4f}")
+    return "\n".join(lines)
 
 
 def train(config, out=None, *, resume: bool = False, data=None, on_progress=None, log=print) -> TrainResult:
