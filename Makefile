@@ -39,6 +39,7 @@ bench: install $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python benchmarks/classic.py --out bench-out | tee bench-out/classic.txt
 	$(PY) benchmarks/quality.py --out bench-out
 	$(PY) benchmarks/conditioned.py --out bench-out
+	$(PY) benchmarks/classify.py --out bench-out | tee bench-out/classify.txt
 	$(PY) benchmarks/report.py --out bench-out
 
 install: system-deps $(STAMP)
