@@ -123,7 +123,8 @@ class RayExecutor:
                 raise InputError(f"cannot reach a Ray cluster at {address} ({_message(exc)}); start one with "
                                  f"`ray start --head --port PORT` there, or check the address.") from exc
         else:
-            ray.init(num_cpus=workers, include_dashboard=False, **options)
+            # "local": a new instance here, never a cluster an earlier `ray start` left its address of
+            ray.init(address="local", num_cpus=workers, include_dashboard=False, **options)
         self._remote = {}
 
     def map(self, fn, items: list, labels=None, log=None) -> list:
