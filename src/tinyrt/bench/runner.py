@@ -213,7 +213,7 @@ def table(result: dict) -> str:
              + ("; C object: {text} B code, {rodata} B constants, {data} B data, {bss} B bss".format(
                  **r["static"]["c_object"]) if "c_object" in r["static"] else ""),
              f"{'engine':<12} {'mean':>8} {'median':>8} {'p99':>8} {'max':>8} {'jitter':>8} {'ns/smp':>8} "
-             f"{'load':>7} {'worst':>7} {'misses':>8} {'first':>8} {'RSS peak':>9}"]
+             f"{'load':>7} {'worst':>7} {'late':>8} {'first':>8} {'RSS peak':>9}"]
     for name, s in r["engines"].items():
         if "not_run" in s:
             lines.append(f"{name:<12} not run: {s['not_run']}")
