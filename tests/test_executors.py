@@ -53,7 +53,7 @@ def ray_cluster():
             time.sleep(1)
         yield f"127.0.0.1:{port}"
     finally:
-        for sig, wait in ((signal.SIGTERM, 3), (signal.SIGKILL, 5)):
+        for sig, wait in ((signal.SIGTERM, 1), (signal.SIGKILL, 5)):
             try:
                 os.killpg(head.pid, sig)
             except ProcessLookupError:

@@ -138,12 +138,13 @@ def sweep(cell: str = "lstm", sample_rate: float = 48000.0, host_blocks=HOST_BLO
         rows = [{"hidden": h, "model_block": mb, "host_block": hb, "load": v}
                 for (h, mb, hb), v in sorted(cache.items())]
     else:
-        from ..train.executors import executor as make_executor
         tasks = [{"cell": cell, "sample_rate": sample_rate, "limit": limit, "model_block": mb, "host_block": hb,
                   "sizes": sizes, "max_seconds": max_seconds} for mb, hb in cells]
-        pool = executor or make_executor("process", workers=1)
-        done = pool.map(_cell_task, tasks, [f"{cell.upper()} model block {mb} host block {hb}" for mb, hb in cells],
-                        log=log)
+        if executor is None:  # here, one cell after the other
+            done = [_cell_task(t) for t in tasks]
+        else:
+            done = executor.map(_cell_task, tasks, [f"{cell.upper()} model block {mb} host block {hb}"
+                                                    for mb, hb in cells], log=log)
         failed = [t for t, d in zip(tasks, done) if "error" in d]
         if failed:
             raise InputError(f"the sweep of model block {failed[0]['model_block']} and host block "
