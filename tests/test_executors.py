@@ -123,3 +123,21 @@ def test_executor_refusals(tmp_path):
     (tmp_path / "empty.toml").write_text("[[config]]\nname = 3\n")
     proc = subprocess.run([TINYRT, "grid", tmp_path / "empty.toml"], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("tinyrt: error:"), proc.stderr
+
+
+def flaky(marker: str) -> str:
+    """Fail the first time (leaving a marker), succeed the second: a trial worth its one retry."""
+    if not os.path.exists(marker):
+        Path(marker).write_text("failed once")
+        raise RuntimeError("the first attempt fails")
+    return "second attempt"
+
+
+def test_a_failed_trial_is_reported_and_retried_once(tmp_path):
+    from tinyrt.train.executors import executor
+    lines = []
+    results = executor("process", workers=2).map(flaky, [str(tmp_path / "a"), str(tmp_path / "b")], ["a", "b"],
+                                                 log=lines.append)
+    assert results == ["second attempt", "second attempt"]
+    assert sum("failed (RuntimeError: the first attempt fails); retrying it once" in line for line in lines) == 2
+    assert lines[-1].startswith("  [####################] 2/2 ") and "2 retried" in lines[-1]

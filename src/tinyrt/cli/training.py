@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..files import write_json
-from .common import engine_list, load_model, non_negative_int, positive_float
+from .common import engine_list, load_model, non_negative_int, positive_float, positive_int
 
 
 def cmd_train(args) -> int:
@@ -122,8 +122,8 @@ def add_parsers(sub) -> None:
                    help="where trials run: local processes (default) or a Ray cluster")
     s.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster's head (--executor ray; default: a local "
                                                            "Ray instance)")
-    s.add_argument("--workers", type=non_negative_int, help="local processes, or CPUs of a local Ray instance "
-                                                             "(default: one per core)")
+    s.add_argument("--workers", type=positive_int, help="local processes, or CPUs of a local Ray instance "
+                                                         "(default: one per core)")
     s.set_defaults(func=cmd_grid)
 
     s = sub.add_parser("eval", help="measure a model on paired audio (ESR, MSE)")
