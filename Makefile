@@ -38,6 +38,7 @@ bench: install $(BENCH_VENV)/.installed
 	$(PY) benchmarks/live_events.py --out bench-out --seconds 60 --model lstm16
 	$(BENCH_VENV)/bin/python benchmarks/classic.py --out bench-out | tee bench-out/classic.txt
 	$(PY) benchmarks/quality.py --out bench-out
+	$(PY) benchmarks/grid_executors.py --out bench-out
 	$(PY) benchmarks/conditioned.py --out bench-out
 	$(PY) benchmarks/classify.py --out bench-out | tee bench-out/classify.txt
 	$(PY) benchmarks/report.py --out bench-out

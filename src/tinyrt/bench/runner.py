@@ -6,6 +6,7 @@ period, as an audio driver would, so the wake-up jitter of this machine shows in
 """
 from __future__ import annotations
 
+import resource
 import time
 
 import numpy as np
@@ -49,6 +50,14 @@ def _spin_until(deadline: int) -> None:
             time.sleep((left - 200_000) / 1e9)
 
 
+_RUSAGE_WHO = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+
+
+def _switches() -> int:
+    """Return this thread's involuntary context switches so far (the process's without Linux's per-thread count)."""
+    return resource.getrusage(_RUSAGE_WHO).ru_nivcsw
+
+
 def time_engine(engine, frames: np.ndarray, per_call: int, sample_rate: float, block: int, mode: str = "flat",
                 out: np.ndarray | None = None, warmup: int = 0) -> dict:
     """Return callback statistics and memory of one engine over frames in calls of per_call frames.
@@ -56,12 +65,15 @@ def time_engine(engine, frames: np.ndarray, per_call: int, sample_rate: float, b
     When ``out`` is given (frames x output size), each call's output is stored there, outside the
     timed region. The per-call times are kept under ``calls_ns`` for histograms. ``warmup`` calls
     run first, untimed, and the state is reset after them (what a host does before going live).
+    Each call is also timed by this thread's CPU time (every engine runs its call on the calling
+    thread), so a late call is told apart as the model's miss or the machine's interference.
     """
     for k in range(warmup):
         engine.process(frames[(k % max(len(frames) // per_call, 1)) * per_call:][:per_call])
     n_calls = len(frames) // per_call
-    calls = np.empty(n_calls)
+    calls, cpu, switches = np.empty(n_calls), np.empty(n_calls), np.empty(n_calls)
     late = np.empty(n_calls) if mode == "paced" else None
+    cpu_clock, usage = time.thread_time_ns, _switches
     period = int(budget_ns(block, sample_rate))
     engine.reset()
     clock = time.perf_counter_ns
@@ -72,28 +84,36 @@ def time_engine(engine, frames: np.ndarray, per_call: int, sample_rate: float, b
             if late is not None:
                 release = start + k * period
                 _spin_until(release)
+            s0 = usage()
             t0 = clock()
+            c0 = cpu_clock()
             y = engine.process(chunk)
+            c1 = cpu_clock()
             t1 = clock()
+            switches[k] = usage() - s0
             calls[k] = t1 - t0
+            cpu[k] = c1 - c0
             if late is not None:
                 late[k] = t1 - release
             if out is not None:
                 out[k * per_call:(k + 1) * per_call] = y
-    stats = latency_stats(calls, block, sample_rate, late)
+    stats = latency_stats(calls, block, sample_rate, late, cpu, switches)
     stats["memory"] = mem.result()
     stats["mode"] = mode
     stats["calls_ns"] = calls.astype(np.int64).tolist()
     return stats
 
 
-def native_c(model, n_frames: int, per_call: int, sample_rate: float, block: int) -> dict:
-    """Return the C engine's per-call times measured inside C (no Python call overhead), as loads."""
-    from ..backends.c import harness
-    t = harness.time(model, n_frames // per_call * per_call, per_call, 1, profile="native")["call_ns"]
-    budget = budget_ns(block, sample_rate)
-    return {**{f"{k}_ns": t[k] for k in ("mean", "median", "p99", "max")},
-            "load_mean": t["mean"] / budget, "load_worst": t["max"] / budget}
+def native_c(model, n_frames: int, per_call: int, sample_rate: float, block: int, max_seconds: float = 2.0) -> dict:
+    """Return the C engine's callbacks measured inside C by CPU time (no Python call overhead), as loads.
+
+    Measured until the mean CPU load's confidence interval is stable, or ``max_seconds``
+    (tinyrt.bench.cpu); also gives the late callbacks split into misses and interference.
+    """
+    from .cpu import measure_c
+    m = measure_c(model, sample_rate, block, max_seconds=max_seconds)
+    return {**{f"{k}_ns": m["cpu_ns"][k] for k in ("mean", "median", "p99", "max")}, **m,
+            "load_mean": m["load"]}
 
 
 def c_object_sizes(code) -> dict:
@@ -150,7 +170,7 @@ def bench(model, engines=("c", "onnxruntime", "torch", "torchscript"), sample_ra
         stats = time_engine(engine, frames, per_call, rate, block, mode, out=out, warmup=warmup)
         stats["accuracy"] = score(out, reference, truth, classes)
         if name == "c":
-            stats["native"] = native_c(model, len(frames), per_call, rate, block)
+            stats["native"] = native_c(model, len(frames), per_call, rate, block, min(2.0, max(seconds, 0.3)))
             result["static"]["c_object"] = c_object_sizes(engine.code)
         result["engines"][name] = stats
     return result
@@ -193,7 +213,7 @@ def table(result: dict) -> str:
              + ("; C object: {text} B code, {rodata} B constants, {data} B data, {bss} B bss".format(
                  **r["static"]["c_object"]) if "c_object" in r["static"] else ""),
              f"{'engine':<12} {'mean':>8} {'median':>8} {'p99':>8} {'max':>8} {'jitter':>8} {'ns/smp':>8} "
-             f"{'load':>7} {'worst':>7} {'misses':>8} {'first':>8} {'RSS peak':>9}"]
+             f"{'load':>7} {'worst':>7} {'late':>8} {'first':>8} {'RSS peak':>9}"]
     for name, s in r["engines"].items():
         if "not_run" in s:
             lines.append(f"{name:<12} not run: {s['not_run']}")
@@ -210,8 +230,32 @@ def table(result: dict) -> str:
                          f"{n['p99_ns'] / 1000:>8.1f} {n['max_ns'] / 1000:>8.1f} {'':>8} "
                          f"{n['mean_ns'] / r['block']:>8.0f} {100 * n['load_mean']:>6.1f}% "
                          f"{100 * n['load_worst']:>6.1f}%")
-    lines += ["", accuracy_table(r)]
+    lines += ["", *verdict_lines(r), "", accuracy_table(r)]
     return "\n".join(lines)
+
+
+def verdict_lines(result: dict) -> list:
+    """Return one line per engine telling the model's misses from the machine's interference."""
+    from .cpu import late_text, measurement_text
+    lines = []
+    for name, s in result["engines"].items():
+        if "not_run" in s:
+            continue
+        lines.append(f"{name}: {late_text(s.get('misses', s['deadline_misses']), s.get('interference', 0))} "
+                     f"(of {s['calls']} callbacks)")
+        if "native" in s:
+            lines.append(f"{name} timed in C: {measurement_text(s['native'])}")
+    return lines
+
+
+def model_misses(result: dict, count_interference: bool = False) -> list:
+    """Return the engines with late callbacks the model caused (or any late callback, if count_interference),
+    in the engine's own timing or in the C engine's timing from C."""
+    def late(s):
+        n = s.get("misses", s.get("deadline_misses", 0))
+        return n + (s.get("interference", 0) if count_interference else 0)
+    return [name for name, s in result["engines"].items() if "not_run" not in s and
+            (late(s) or ("native" in s and late(s["native"])))]
 
 
 def accuracy_table(result: dict) -> str:

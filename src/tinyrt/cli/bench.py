@@ -26,9 +26,12 @@ def cmd_bench(args) -> int:
     if args.html:
         from ..bench.report import write_bench_report
         print(f"wrote {write_bench_report([result], args.html, f'tinyrt bench: {model.name}')}")
-    missed = [name for name, s in result["engines"].items() if s.get("deadline_misses")]
+    from ..bench.runner import model_misses
+    missed = model_misses(result, args.fail_on_interference)
     if missed:
-        print(f"tinyrt: deadline misses on {', '.join(missed)} at {args.block} samples / {result['sample_rate']:g} Hz.",
+        why = "late callbacks (--fail-on-interference counts the machine's too)" if args.fail_on_interference else \
+            "deadline misses caused by the model (its CPU time exceeded the budget)"
+        print(f"tinyrt: {why} on {', '.join(missed)} at {args.block} samples / {result['sample_rate']:g} Hz.",
               file=sys.stderr)
         return 1
     return 0
@@ -65,8 +68,14 @@ def cmd_bench_device(args) -> int:
 def cmd_sweep(args) -> int:
     """Find the largest LSTM/GRU that meets the budget for each host and model block size."""
     from ..bench.capacity import sweep, sweep_table
-    result = sweep(args.cell, args.sr, ints(args.blocks, "--blocks"), ints(args.model_blocks, "--model-blocks"),
-                   args.limit, args.max_hidden, log=lambda line: print(line, flush=True))
+    from ..train.executors import executor
+    blocks, model_blocks = ints(args.blocks, "--blocks"), ints(args.model_blocks, "--model-blocks")
+    pool = executor(args.executor, args.address, args.workers)
+    try:
+        result = sweep(args.cell, args.sr, blocks, model_blocks, args.limit, args.max_hidden,
+                       log=lambda line: print(line, flush=True), executor=pool, max_seconds=args.max_seconds)
+    finally:
+        pool.close()
     print(sweep_table(result))
     if args.json:
         write_json(args.json, result)
@@ -87,7 +96,7 @@ def cmd_fit(args) -> int:
             write_json(args.json, result)
         return 0 if result["predicted_fits"] else 1
     from ..bench.capacity import fit, fit_text
-    result = fit(load_model(args.model), args.sr, args.block, args.limit)
+    result = fit(load_model(args.model), args.sr, args.block, args.limit, args.max_seconds)
     print(fit_text(result))
     if args.json:
         write_json(args.json, result)
@@ -148,6 +157,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--html", help="also write a report page (tables, latency histograms, comparison) here")
     s.add_argument("--warmup", type=non_negative_int, default=0,
                    help="untimed calls before timing, as a host runs before going live (default 0)")
+    s.add_argument("--fail-on-interference", action="store_true",
+                   help="exit 1 for any late callback, also one the busy machine delayed (for a dedicated "
+                        "real-time box); by default only the model's own misses fail")
     device = s.add_argument_group("on a board over SSH (tinyrt.deploy.remote)")
     device.add_argument("--device", metavar="USER@HOST[:PORT]",
                         help="cross-build the C harness, run it on this board over SSH, check its output")
@@ -164,8 +176,17 @@ def add_parsers(sub) -> None:
     s.add_argument("--sr", type=positive_float, default=48000.0)
     s.add_argument("--blocks", default="16,32,64,128,256", help="host block sizes")
     s.add_argument("--model-blocks", default="1,16", help="model block sizes")
-    s.add_argument("--limit", type=positive_float, default=0.7, help="worst-case load limit (default 0.7)")
+    s.add_argument("--limit", type=positive_float, default=0.7,
+                   help="mean CPU load limit, a fraction of the budget (default 0.7)")
     s.add_argument("--max-hidden", type=positive_int, default=512)
+    s.add_argument("--max-seconds", type=positive_float, default=2.0,
+                   help="longest measurement of one size before deciding (default 2)")
+    s.add_argument("--executor", default="process", choices=("process", "ray"),
+                   help="where the (model block, host block) trials run: local processes or a Ray cluster")
+    s.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster's head (--executor ray; default: "
+                                                           "a local Ray instance)")
+    s.add_argument("--workers", type=positive_int, help="local processes, or CPUs of a local Ray instance "
+                                                         "(default: one per core)")
     s.add_argument("--json", help="also write the results as JSON here")
     s.add_argument("--plot", help="also write a PNG chart here")
     s.set_defaults(func=cmd_sweep)
@@ -174,7 +195,10 @@ def add_parsers(sub) -> None:
     s.add_argument("model")
     s.add_argument("--sr", type=positive_float, help="sample rate (default: the model's)")
     s.add_argument("--block", type=positive_int, default=64, help="host block size in samples (default 64)")
-    s.add_argument("--limit", type=positive_float, default=0.7, help="worst-case load limit (default 0.7)")
+    s.add_argument("--limit", type=positive_float, default=0.7,
+                   help="mean CPU load limit, a fraction of the budget (default 0.7)")
+    s.add_argument("--max-seconds", type=positive_float, default=2.0,
+                   help="longest measurement of one setting before deciding (default 2)")
     s.add_argument("--json", help="also write the verdict as JSON here")
     s.add_argument("--target", choices=("bela", "pi4", "cortex-m7"),
                    help="predict for that board from a cost model calibrated to published figures instead of "

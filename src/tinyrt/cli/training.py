@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..files import write_json
-from .common import engine_list, load_model, non_negative_int, positive_float
+from .common import engine_list, load_model, non_negative_int, positive_float, positive_int
 from .knobs import add_knob_arguments, param_values
 
 
@@ -58,6 +58,38 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_grid(args) -> int:
+    """Train a grid of configurations on local processes or a Ray cluster; print the table, write JSON and a plot."""
+    from ..train.executors import executor
+    from ..train.grid import configs_from, grid_table, run_grid, write_grid
+    split = [(args.cells, str), (args.hidden, int), (args.model_blocks, int), (args.targets, str)]
+    axes = []
+    for text, kind in split:
+        try:
+            axes.append([kind(v.strip()) for v in text.split(",") if v.strip()] if text else [])
+        except ValueError:
+            raise InputError(f"--hidden and --model-blocks are whole numbers separated by commas, got '{text}'.") \
+                from None
+    targets = [str(Path(t).resolve()) for t in axes[3]]  # named from here, not from the config's folder
+    configs = configs_from(args.config, cells=axes[0], hidden=axes[1], model_blocks=axes[2], targets=targets)
+    for cfg in configs:
+        if args.epochs is not None:
+            cfg.train.epochs = args.epochs
+        if args.minutes is not None:
+            cfg.train.max_minutes = args.minutes
+    out = Path(args.out)
+    pool = executor(args.executor, args.address, args.workers)
+    try:
+        result = run_grid(configs, out, pool, log=lambda line: print(line, flush=True))
+    finally:
+        pool.close()
+    print(grid_table(result))
+    paths = write_grid(result, out)
+    print(f"{len(result['rows'])} of {result['trials']} trials on the {result['executor']} executor in "
+          f"{result['wall_seconds']:.1f} s; wrote {paths[0]} and {paths[1]}")
+    return 1 if result["failed"] else 0
+
+
 def cmd_demo(args) -> int:
     """Run the demo job."""
     from ..demo import run_demo
@@ -78,6 +110,24 @@ def add_parsers(sub) -> None:
     s.add_argument("--resume", action="store_true", help="continue from the folder's checkpoint.pt")
     s.add_argument("--minutes", type=positive_float, help="override [train] max_minutes")
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("grid", help="train a grid (cell x hidden x model block x target) or a TOML list of configs, "
+                                    "on local processes or a Ray cluster")
+    s.add_argument("config", help="a base training TOML (crossed with the axes below), or a TOML of [[config]] tables")
+    s.add_argument("--cells", help="recurrent cells, like lstm,gru")
+    s.add_argument("--hidden", help="hidden sizes, like 8,16,32")
+    s.add_argument("--model-blocks", help="model block sizes, like 1,16")
+    s.add_argument("--targets", help="processed tracks (one per pedal), like fuzz.wav,overdrive.wav")
+    s.add_argument("--epochs", type=non_negative_int, help="override [train] epochs of every trial")
+    s.add_argument("--minutes", type=positive_float, help="override [train] max_minutes of every trial")
+    s.add_argument("--out", default="grid-out", help="output folder: a run folder per trial, grid.json, grid.png")
+    s.add_argument("--executor", default="process", choices=("process", "ray"),
+                   help="where trials run: local processes (default) or a Ray cluster")
+    s.add_argument("--address", metavar="HOST:PORT", help="the Ray cluster's head (--executor ray; default: a local "
+                                                           "Ray instance)")
+    s.add_argument("--workers", type=positive_int, help="local processes, or CPUs of a local Ray instance "
+                                                         "(default: one per core)")
+    s.set_defaults(func=cmd_grid)
 
     s = sub.add_parser("eval", help="measure a model on paired audio (ESR, MSE)")
     s.add_argument("model")

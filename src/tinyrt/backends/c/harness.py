@@ -63,6 +63,21 @@ def time(model, frames: int, block: int, reps: int = 5, **options) -> dict:
     return json.loads(_run([harness(model, **options), "time", frames, block, reps], "timing"))
 
 
+def measure(model, frames: int, block: int, seconds: float, exe=None, **options) -> dict:
+    """Return one measuring run of the harness: each call's wall ns, thread CPU ns and involuntary switches.
+
+    The calls run back to back for ``seconds`` of wall time over ``frames`` frames of noise (cycled) in
+    calls of ``block`` frames; the timers' own cost is already subtracted (see trt_harness.c). ``exe``:
+    the model's harness when already built (repeated runs skip generating and hashing the code).
+    """
+    exe = exe or harness(model, **options)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "calls.f64"
+        info = json.loads(_run([exe, "measure", frames, block, repr(float(seconds)), path], "measuring"))
+        calls = np.fromfile(path, dtype=np.float64).reshape(-1, 3)
+    return {**info, "wall_ns": calls[:, 0], "cpu_ns": calls[:, 1], "switches": calls[:, 2]}
+
+
 def profile_harness(model, *, profile: str = "native", **codegen_options) -> tuple:
     """Return (instrumented harness executable, layer path of each timed region), built and cached."""
     code = generate(model, **codegen_options)

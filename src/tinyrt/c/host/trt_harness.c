@@ -8,6 +8,12 @@
  *   time FRAMES BLOCK REPS
  *                        time REPS passes over FRAMES frames of noise in calls of BLOCK frames;
  *                        one more pass times every call; prints JSON
+ *   measure FRAMES BLOCK SECONDS OUT
+ *                        call the model back to back in calls of BLOCK frames, cycling over FRAMES
+ *                        frames of noise, for SECONDS of wall time (at least 8 calls); write each
+ *                        call's wall ns, thread CPU ns and involuntary context switches to OUT
+ *                        (float64 triples) and print JSON: the calls, the timers' own cost (already
+ *                        subtracted from every call) and the run's total context switches
  *   check FRAMES BLOCK   (TRT_HOOKS builds) count heap and lock calls made while processing;
  *                        prints JSON
  *   profile FRAMES BLOCK (TRT_PROFILE builds, -DTRT_PROF_REGIONS=number of layers) time every
@@ -26,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include TRT_MODEL_HEADER
@@ -43,6 +50,27 @@
 /* count heap and lock calls made while `counting` is set (see trt_hooks.h) */
 #include "trt_hooks.h"
 #endif
+
+/* RUSAGE_THREAD is Linux's (with _GNU_SOURCE); the harness is single-threaded, so RUSAGE_SELF counts the same */
+#ifdef RUSAGE_THREAD
+#define TRT_RUSAGE_WHO RUSAGE_THREAD
+#else
+#define TRT_RUSAGE_WHO RUSAGE_SELF
+#endif
+
+static double clock_of(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static long involuntary_switches(void)
+{
+    struct rusage ru;
+    if (getrusage(TRT_RUSAGE_WHO, &ru) != 0) return 0;
+    return ru.ru_nivcsw;
+}
 
 static double now_ns(void)
 {
@@ -190,6 +218,71 @@ static int cmd_time(long frames, long block, int reps)
     return 0;
 }
 
+/* Each call is timed by the wall clock and by the thread's CPU time, read around it in this order:
+ * switches, wall, CPU, [call], CPU, wall, switches. A call whose wall time exceeds its CPU time
+ * spent part of it off the CPU (preempted, or the machine busy elsewhere); its CPU time is what the
+ * model cost. The timers' own cost is measured the same way around an empty call (median of many)
+ * and subtracted. */
+static int cmd_measure(long frames, long block, double seconds, const char *out_path)
+{
+    enum { CALIBRATE = 2001 };
+    long n_calls = frames / block, cap, c = 0, k, i;
+    float *x = noise(frames * M_IN);
+    float *y = malloc((size_t)(frames * M_OUT) * sizeof *y);
+    double *rec, w0, w1, c0, c1, end, cal_w[CALIBRATE], cal_c[CALIBRATE], over_w, over_c;
+    long s0, s1, switches0;
+    M_STATE *s = new_state();
+    FILE *f;
+    if (!y || !s || n_calls < 1 || seconds <= 0) fail("bad arguments or out of memory");
+    cap = (long)(seconds * 2e6) + 64; /* no callback is timed faster than 0.5 us with its timers */
+    if (cap > 2000000) cap = 2000000;
+    rec = malloc((size_t)cap * 3 * sizeof *rec);
+    if (!rec) fail("out of memory");
+    for (i = 0; i < CALIBRATE; i++) {
+        w0 = clock_of(CLOCK_MONOTONIC);
+        c0 = clock_of(CLOCK_THREAD_CPUTIME_ID);
+        c1 = clock_of(CLOCK_THREAD_CPUTIME_ID);
+        w1 = clock_of(CLOCK_MONOTONIC);
+        cal_w[i] = w1 - w0;
+        cal_c[i] = c1 - c0;
+    }
+    qsort(cal_w, CALIBRATE, sizeof *cal_w, cmp_double);
+    qsort(cal_c, CALIBRATE, sizeof *cal_c, cmp_double);
+    over_w = cal_w[CALIBRATE / 2];
+    over_c = cal_c[CALIBRATE / 2];
+    M_RESET(s);
+    for (k = 0; k < n_calls; k++) M_PROCESS(s, x + k * block * M_IN, y + k * block * M_OUT, (int)block);
+    M_RESET(s);
+    switches0 = involuntary_switches();
+    end = clock_of(CLOCK_MONOTONIC) + seconds * 1e9;
+    k = 0;
+    do {
+        s0 = involuntary_switches();
+        w0 = clock_of(CLOCK_MONOTONIC);
+        c0 = clock_of(CLOCK_THREAD_CPUTIME_ID);
+        M_PROCESS(s, x + k * block * M_IN, y + k * block * M_OUT, (int)block);
+        c1 = clock_of(CLOCK_THREAD_CPUTIME_ID);
+        w1 = clock_of(CLOCK_MONOTONIC);
+        s1 = involuntary_switches();
+        rec[3 * c] = w1 - w0 - over_w > 0.0 ? w1 - w0 - over_w : 0.0;
+        rec[3 * c + 1] = c1 - c0 - over_c > 0.0 ? c1 - c0 - over_c : 0.0;
+        rec[3 * c + 2] = (double)(s1 - s0);
+        c++;
+        if (++k == n_calls) k = 0;
+    } while (c < cap && (c < 8 || w1 < end));
+    f = fopen(out_path, "wb");
+    if (!f || fwrite(rec, 3 * sizeof *rec, (size_t)c, f) != (size_t)c) fail("cannot write the timings");
+    fclose(f);
+    printf("{\"calls\": %ld, \"block\": %ld, \"timer_wall_ns\": %.1f, \"timer_cpu_ns\": %.1f, "
+           "\"involuntary_switches\": %ld, \"checksum\": %.6g}\n", c, block, over_w, over_c,
+           involuntary_switches() - switches0, (double)y[(frames - 1) * M_OUT]);
+    free(x);
+    free(y);
+    free(rec);
+    free(s);
+    return 0;
+}
+
 #ifdef TRT_HOOKS
 static int cmd_check(long frames, long block)
 {
@@ -287,13 +380,15 @@ int main(int argc, char **argv)
     trt_proc_fpenv_enter(&fpenv);
     if (argc == 5 && !strcmp(argv[1], "run")) return cmd_run(argv[2], argv[3], strtoull(argv[4], NULL, 10));
     if (argc == 5 && !strcmp(argv[1], "time")) return cmd_time(atol(argv[2]), atol(argv[3]), atoi(argv[4]));
+    if (argc == 6 && !strcmp(argv[1], "measure"))
+        return cmd_measure(atol(argv[2]), atol(argv[3]), atof(argv[4]), argv[5]);
 #ifdef TRT_HOOKS
     if (argc == 4 && !strcmp(argv[1], "check")) return cmd_check(atol(argv[2]), atol(argv[3]));
 #endif
 #ifdef TRT_PROFILE
     if (argc == 4 && !strcmp(argv[1], "profile")) return cmd_profile(atol(argv[2]), atol(argv[3]));
 #endif
-    fprintf(stderr, "usage: %s run IN OUT SEED | time FRAMES BLOCK REPS | check FRAMES BLOCK | profile FRAMES BLOCK\n",
-            argv[0]);
+    fprintf(stderr, "usage: %s run IN OUT SEED | time FRAMES BLOCK REPS | measure FRAMES BLOCK SECONDS OUT | "
+            "check FRAMES BLOCK | profile FRAMES BLOCK\n", argv[0]);
     return 2;
 }
