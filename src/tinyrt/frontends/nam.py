@@ -44,6 +44,7 @@ from .wavenet import LayerArray, PostHead, act, wavenet_layers
 SUPPORTED = ("LSTM", "Linear", "WaveNet")
 EARLIEST, LATEST = (0, 5, 0), (0, 7)
 LINEAR_ORDERS = ("impulse", "kernel")
+_MISSING = {"ConvNet": "is a ConvNet (strided dilated convolutions with batch norm)"}
 
 
 def _version(doc: dict, where: str) -> str:
@@ -357,18 +358,61 @@ def _wavenet(config: dict, weights: np.ndarray, where: str) -> tuple:
     for o, i, k in shapes:
         head.weights.append(take(o, i, k))
         head.biases.append(take(o))
-    return arrays, float(weights[at]), head
+    scale = float(weights[at])  # Core reads the head scale here; the trainer keeps the config's when they agree
+    configured = config.get("head_scale")
+    if isinstance(configured, (int, float)) and not isinstance(configured, bool) and abs(configured - scale) <= 1e-5:
+        scale = float(configured)
+    return arrays, scale, head
 
 
-def from_nam(doc: dict, name: str = "model", where: str = "NAM file", linear_order: str = "impulse") -> Model:
-    """Return the IR of a Neural Amp Modeler ``.nam`` document (LSTM, Linear or WaveNet architecture)."""
+def _container(doc: dict, where: str, submodel) -> tuple:
+    """Return (the chosen submodel's document, note) of a SlimmableContainer (neural-amp-modeler 0.13's
+    PackedWaveNet export: ``config.submodels`` = [{max_value, model: a .nam document}], sorted by max_value)."""
+    subs = doc.get("config", {}).get("submodels") if isinstance(doc.get("config"), dict) else None
+    if not isinstance(subs, list) or not subs or not all(isinstance(s, dict) and isinstance(s.get("model"), dict)
+                                                         for s in subs):
+        raise FormatError(f"{where}: a SlimmableContainer needs 'config.submodels', a list of "
+                          f"{{max_value, model}} objects.")
+    check_limit(len(subs), "layers", "the number of submodels", where)
+    index = len(subs) - 1 if submodel is None else submodel
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(subs):
+        raise UnsupportedError(f"submodel={submodel!r} is not an index of the container's {len(subs)} submodels "
+                               f"(0 to {len(subs) - 1}, the last is the largest).")
+    if subs[index]["model"].get("architecture") == "SlimmableContainer":
+        raise FormatError(f"{where}: submodel {index} is itself a container.")
+    values = [s.get("max_value") for s in subs]
+    return subs[index]["model"], {"nam_container_submodel": index, "nam_container_max_values": values}
+
+
+def from_nam(doc: dict, name: str = "model", where: str = "NAM file", linear_order: str = "impulse",
+             submodel: int | None = None) -> Model:
+    """Return the IR of a Neural Amp Modeler ``.nam`` document (LSTM, Linear or WaveNet architecture).
+
+    A ``SlimmableContainer`` (what neural-amp-modeler 0.13's trainer exports: the same capture at
+    several sizes, the plugin picking one with a size knob) gives one of its submodels: the largest
+    by default, else ``submodel`` (an index, 0 = the smallest); the metadata records which.
+    """
     if linear_order not in LINEAR_ORDERS:
         raise UnsupportedError(f"linear_order={linear_order!r} is not an option; use 'impulse' or 'kernel'.")
     version = _version(doc, where)
+    note = {}
+    if doc.get("architecture") == "SlimmableContainer":
+        top_metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+        rate = doc.get("sample_rate")
+        doc, note = _container(doc, where, submodel)
+        doc = doc if "sample_rate" in doc or rate is None else {**doc, "sample_rate": rate}
+        note = {**top_metadata, **note}
+        where = f"{where} (submodel {note['nam_container_submodel']})"
+        version = _version(doc, where)
+    elif submodel is not None:
+        raise UnsupportedError(f"submodel={submodel!r} applies to SlimmableContainer files only.")
     arch = doc.get("architecture")
+    if arch in _MISSING:
+        raise UnsupportedError(f"{where}: the NAM architecture {arch!r} {_MISSING[arch]}, which tinyrt does not run "
+                               f"yet.")
     if arch not in SUPPORTED:
         raise UnsupportedError(f"{where}: NAM architecture {arch!r} is not supported; tinyrt reads "
-                               f"{' and '.join(SUPPORTED)}.")
+                               f"{', '.join(SUPPORTED)} and SlimmableContainer.")
     config = doc.get("config")
     if not isinstance(config, dict):
         raise FormatError(f"{where}: 'config' must be an object.")
@@ -389,5 +433,5 @@ def from_nam(doc: dict, name: str = "model", where: str = "NAM file", linear_ord
         raise FormatError(f"{where}: 'metadata' must be an object.")
     model = Model(layers, input_size=arrays[0].input_size if arch == "WaveNet" else layers[0].in_features, name=name,
                   sample_rate=read_rate(doc.get("sample_rate"), "'sample_rate'", where),
-                  metadata={**metadata, "nam_version": version, "nam_architecture": arch})
+                  metadata={**note, **metadata, "nam_version": version, "nam_architecture": arch})
     return checked(model, where)
