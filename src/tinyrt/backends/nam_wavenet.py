@@ -1,4 +1,4 @@
-"""Export a WaveNet graph (as ``tinyrt.frontends.wavenet`` builds it) back to a Neural Amp Modeler ``.nam`` document.
+"""Export a WaveNet graph (as ``tinyrt.ir.wavenet`` builds it) back to a Neural Amp Modeler ``.nam`` document.
 
 ``wavenet_to_nam(model)`` returns the document neural-amp-modeler 0.13's exporter writes
 (nam/models/exportable.py ``_get_export_dict``, nam/models/wavenet/_wavenet.py ``export_config``):
@@ -21,7 +21,7 @@ import datetime
 import numpy as np
 
 from ..errors import UnsupportedError
-from ..frontends.wavenet import wavenet_arrays
+from ..ir.wavenet import wavenet_arrays
 
 NAM_FILE_VERSION = "0.7.0"  # what neural-amp-modeler 0.13 writes (nam/models/_constants.py MODEL_VERSION)
 _FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film",
@@ -101,9 +101,11 @@ def wavenet_to_nam(model) -> dict:
     post = None
     if head is not None:
         w0 = head.weights
-        post = {"channels": int(w0[0].shape[0]) if len(w0) > 1 else 1, "activation": _activation(
-                    head.activation if isinstance(head.activation, dict) else {"function": head.activation},
-                    f"the head of {model.name!r}"),
+        spec = _activation(head.activation if isinstance(head.activation, dict) else {"function": head.activation},
+                           f"the head of {model.name!r}")
+        # the trainer writes the head's activation as given (a name); both readers take a plain name
+        post = {"channels": int(w0[0].shape[0]) if len(w0) > 1 else 1,
+                "activation": spec["type"] if len(spec) == 1 else spec,
                 "out_channels": int(w0[-1].shape[0]), "kernel_sizes": [int(w.shape[2]) for w in w0]}
         for w, b in zip(head.weights, head.biases):
             weights += _flat(w, b)

@@ -10,8 +10,6 @@ All modules compile with ``torch.jit.script``.
 """
 from __future__ import annotations
 
-from typing import List
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -464,7 +462,7 @@ class Combine(nn.Module):
 
 
 # TorchScript types the input names (a list that may be empty) from real annotations, not postponed text.
-Node.__annotations__ = Combine.__annotations__ = {"inputs": List[str], "output": str}  # noqa: UP006
+Node.__annotations__ = Combine.__annotations__ = {"inputs": list[str], "output": str}
 
 
 def build_node(layer: Layer) -> nn.Module:

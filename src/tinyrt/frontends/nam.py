@@ -4,7 +4,15 @@ A ``.nam`` file is JSON (sdatkinson/neural-amp-modeler nam/models/exportable.py
 ``_get_export_dict``): ``version`` (file format, semantic version string), ``architecture``,
 ``config`` (the architecture's sizes), ``weights`` (one flat list of numbers), an optional
 ``sample_rate`` and ``metadata`` (date, loudness, gain, name, gear and training details...).
-NeuralAmpModelerCore (NAM/get_dsp.cpp) reads versions 0.5.0 up to 0.7.x; so does tinyrt.
+NeuralAmpModelerCore (NAM/get_dsp.cpp) reads versions 0.5.0 up to 0.7.x; so does tinyrt
+(neural-amp-modeler 0.13 writes 0.7.0).
+
+``WaveNet`` (trainer: nam/models/wavenet/; Core: NAM/wavenet/model.cpp): see ``_wavenet`` for the
+config fields and weight order; the graph is built by ``frontends/wavenet.py``. NAM starts a WaveNet
+from the state silence leaves (the trainer pads the input with receptive-field zeros, Core
+"prewarms"), tinyrt from zero state: run ``metadata["nam_prewarm_samples"]`` zeros through an
+engine first to reproduce NAM's first samples exactly (after that many samples they agree anyway).
+NAM 0.13's trainer exports a ``SlimmableContainer`` of WaveNets (see ``from_nam``).
 
 ``LSTM`` (trainer: nam/models/recurrent.py ``_export_weights``; Core: NAM/lstm.cpp): ``config``
 has ``input_size``, ``hidden_size``, ``num_layers`` and, in newer files, ``in_channels`` and
@@ -280,8 +288,10 @@ def _wavenet_array(lc, i: int, where: str) -> tuple:
         g = getattr(arr, key)
         if n_in % g or n_out % g:
             raise FormatError(f"{w}: {key} = {g} does not divide {n_in} inputs and {n_out} outputs.")
-    if not l1_active and bottleneck != channels:
-        raise FormatError(f"{w}: without a layer1x1 the bottleneck ({bottleneck}) must equal channels ({channels}).")
+    if not l1_active:
+        raise UnsupportedError(f"{w} turns the layer1x1 off, where NAM's trainer (which adds the activation to the "
+                               f"residual stream) and NeuralAmpModelerCore (which passes the stream on unchanged) "
+                               f"disagree, so tinyrt does not run it yet.")
     B, C = bottleneck, channels
     count = C * input_size
     for j, k in enumerate(kernels):
@@ -316,7 +326,21 @@ def _post_head(config, n_in: int, where: str) -> tuple:
 
 
 def _wavenet(config: dict, weights: np.ndarray, where: str) -> tuple:
-    """Return (layer arrays, head_scale, post head) of a WaveNet .nam config and its weights."""
+    """Return (layer arrays, head_scale, post head) of a WaveNet .nam config and its weights.
+
+    ``config``: ``layers`` (one object per layer array: ``input_size``, ``condition_size``,
+    ``channels``, ``dilations``, ``kernel_size`` or per-layer ``kernel_sizes``, ``activation`` (one or
+    per layer; a name or {"type", parameters}), ``gated`` or per-layer ``gating_mode`` with
+    ``secondary_activation``, ``head`` {out_channels, kernel_size, bias[, head_dilation]} or the
+    classic ``head_size``/``head_bias``, and optionally ``bottleneck``, ``head1x1``, ``layer1x1``,
+    ``groups_input``, ``groups_input_mixin``, FiLM switches, ``slimmable``), ``head`` (post-stack
+    head or null), ``head_scale``, ``condition_dsp``. Weights, in Core's order (set_weights_): per
+    array the rechannel (channels x input_size, no bias); per layer the dilated conv (PyTorch's
+    (out, in/groups, K) row major) and its bias, the input mixin (no bias), the layer 1x1 and bias,
+    the head 1x1 and bias; the head rechannel and its bias; then the post-stack head's convs and
+    biases; the head scale last (Core uses this value; the trainer keeps the config's when they
+    agree within 1e-5, as tinyrt does).
+    """
     if config.get("condition_dsp") is not None:
         raise UnsupportedError(f"{where}: the WaveNet has a condition DSP (a second model that processes the "
                                f"condition), which tinyrt does not run yet.")
@@ -422,6 +446,11 @@ def from_nam(doc: dict, name: str = "model", where: str = "NAM file", linear_ord
         raise FormatError(f"{where}: 'weights' must be a flat list of numbers.")
     if arch == "WaveNet":
         arrays, head_scale, head = _wavenet(config, weights, where)
+        # NeuralAmpModelerCore prewarms with this many zeros (the trainer pads as many minus one):
+        note["nam_prewarm_samples"] = 1 + sum(
+            sum((arr.layer_kernel(j) - 1) * d for j, d in enumerate(arr.dilations))
+            + (arr.head_kernel_size - 1) * arr.head_dilation for arr in arrays) + sum(
+            w.shape[2] - 1 for w in (head.weights if head else []))
         try:
             layers = wavenet_layers(arrays, head_scale, head)
         except ModelError as exc:
