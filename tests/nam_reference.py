@@ -23,6 +23,7 @@ Functions for tests:
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import importlib.util
 import json
@@ -93,17 +94,30 @@ def nam_version() -> str:
     return importlib.import_module("nam._version").__version__
 
 
-def guitar(seconds: float, sr: int = 48000, seed: int = 0) -> np.ndarray:
-    """Return tinyrt's synthetic guitar performance (float32 mono, peak 0.85)."""
+@functools.lru_cache(maxsize=4)
+def _guitar(seconds: float, sr: int, seed: int) -> np.ndarray:
     from tinyrt.data.synth import guitar_track
-    return guitar_track(seconds, sr, seed=seed)
+    audio = guitar_track(seconds, sr, seed=seed)
+    audio.flags.writeable = False
+    return audio
+
+
+def guitar(seconds: float, sr: int = 48000, seed: int = 0) -> np.ndarray:
+    """Return tinyrt's synthetic guitar performance (float32 mono, peak 0.85; cached, read-only)."""
+    return _guitar(float(seconds), int(sr), int(seed))
 
 
 def _export(model, tmp_path, basename: str) -> Path:
     tmp_path = Path(tmp_path)
     tmp_path.mkdir(parents=True, exist_ok=True)
+    import torch
     model.eval()
-    model.export(tmp_path, basename=basename)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model.export(tmp_path, basename=basename)
+    finally:
+        torch.set_num_threads(threads)
     return tmp_path / f"{basename}.nam"
 
 
@@ -117,13 +131,11 @@ def _randomise(module, seed: int, scale: float = 0.5) -> None:
 
 def make_nam_lstm(tmp_path, hidden: int, layers: int, seed: int, identity: bool = False,
                   input_size: int = 1) -> Path:
-    """Return a ``.nam`` file of a NAM LSTM (random weights, or the identity) exported with NAM's exporter.
+    """Return a ``.nam`` file of a NAM LSTM with random weights, exported with NAM's exporter.
 
-    The exporter writes the state after 48 000 samples of silence as the initial state (as the
-    trainer does); the identity LSTM passes its input through the first gate path exactly:
-    for one layer, h = o * tanh(c) cannot equal x, so the identity is built in the head instead:
-    every LSTM weight zero except a head weight of 0 and a skip... NAM's LSTM has no skip, so an
-    exact identity is not possible; ``identity=True`` raises.
+    The exporter stores the state after 48 000 samples of silence as the file's initial state, as
+    the trainer does. NAM's LSTM is ``head(lstm(x))`` with no skip path and h = o * tanh(c) bounded
+    by 1, so no weights make its output equal its input: ``identity=True`` raises ValueError.
     """
     import torch
     if identity:
@@ -167,7 +179,6 @@ def make_nam_wavenet(tmp_path, preset, seed: int, identity: bool = False) -> Pat
     rechannel passing head channel 0 on (last tap of its kernel), and the last one scaled by
     1 / head_scale.
     """
-    import torch
     models = _nam_models()
     config = _wavenet_config(preset)
     if identity:
@@ -211,7 +222,12 @@ def nam_output(path_or_model, audio) -> np.ndarray:
     """Return NAM's PyTorch output (float32) for mono audio, from the file's initial state."""
     import torch
     net = load_nam(path_or_model)
-    x = torch.from_numpy(np.asarray(audio, dtype=np.float32))
-    with torch.no_grad():
-        y = net(x[None], pad_start=True)[0]
+    x = torch.from_numpy(np.array(audio, dtype=np.float32))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the machines are shared: many threads on a loaded box run 100x slower
+    try:
+        with torch.no_grad():
+            y = net(x[None], pad_start=True)[0]
+    finally:
+        torch.set_num_threads(threads)
     return y.numpy().astype(np.float32)

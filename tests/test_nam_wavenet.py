@@ -24,7 +24,7 @@ from nam_reference import (
     load_nam,
     nam_output,
 )
-from tinyrt.backends.nam_wavenet import wavenet_to_nam
+from tinyrt.backends.nam_wavenet import wavenet_to_nam, wavenet_writer
 from tinyrt.errors import FormatError, UnsupportedError
 from tinyrt.frontends.nam import from_nam
 from tinyrt.frontends.wavenet import LayerArray, PostHead, act, preset_arrays, wavenet_model
@@ -75,7 +75,7 @@ def _close(y, truth, what=""):
 
 @pytest.fixture(scope="module")
 def audio():
-    return guitar(10.0, 48000)
+    return guitar(10.0, 48000).copy()  # writable: the torch engine wraps its input without copying
 
 
 @pytest.mark.parametrize("preset, seconds, engines", [
@@ -257,6 +257,9 @@ def test_a_model_that_is_not_a_tinyrt_wavenet_is_refused_by_the_nam_exporter():
     stack = tinyrt.Model([R.dense(np.random.default_rng(0), 1, 1)], input_size=1, name="d")
     with pytest.raises(UnsupportedError, match="is not a WaveNet graph as tinyrt's WaveNet importers build it"):
         wavenet_to_nam(stack)
+    assert wavenet_writer(stack) is None  # the WRITERS interface of tinyrt.backends.nam: not its shape
+    config, weights = wavenet_writer(_tinyrt_wavenet())
+    assert len(config["layers"]) == 2 and weights[-1] == np.float32(0.25)
     model = _tinyrt_wavenet()
     model.layers[3].name = "renamed"
     with pytest.raises(UnsupportedError, match="is not a WaveNet graph"):

@@ -52,14 +52,37 @@ def _flat(*arrays) -> list:
     return [np.asarray(a, dtype=np.float32).ravel() for a in arrays if a is not None]
 
 
-def wavenet_to_nam(model) -> dict:
-    """Return the .nam document (a dict to write with json) of a WaveNet graph built by frontends/wavenet.py."""
-    model.validate()
+def wavenet_writer(model):
+    """Return (config, weights) of a WaveNet graph, or None for any other model (the WRITERS interface of
+    ``tinyrt.backends.nam``: ``register_writer("WaveNet", wavenet_writer)``)."""
     try:
-        arrays, head_scale, head = wavenet_arrays(model)
+        found = wavenet_arrays(model)
     except ValueError:
+        return None
+    return _config_and_weights(model, *found)
+
+
+def wavenet_to_nam(model) -> dict:
+    """Return the .nam document (a dict to write with json) of a WaveNet graph built by tinyrt.ir.wavenet."""
+    model.validate()
+    found = wavenet_writer(model)
+    if found is None:
         raise UnsupportedError(f"model {model.name!r} is not a WaveNet graph as tinyrt's WaveNet importers build "
-                               f"it, so it cannot be written as a NAM WaveNet.") from None
+                               f"it, so it cannot be written as a NAM WaveNet.")
+    config, weights = found
+    now = datetime.datetime.now()
+    metadata = {key: value for key, value in model.metadata.items() if not key.startswith("nam_")}
+    metadata.setdefault("date", {"year": now.year, "month": now.month, "day": now.day, "hour": now.hour,
+                                 "minute": now.minute, "second": now.second})
+    metadata.setdefault("name", model.name)
+    doc = {"version": NAM_FILE_VERSION, "metadata": metadata, "architecture": "WaveNet", "config": config,
+           "weights": weights}
+    if model.sample_rate is not None:
+        doc["sample_rate"] = float(model.sample_rate)
+    return doc
+
+
+def _config_and_weights(model, arrays: list, head_scale: float, head) -> tuple:
     if model.output_size != 1:
         raise UnsupportedError(f"model {model.name!r} gives {model.output_size} outputs per sample; a NAM WaveNet "
                                f"gives one.")
@@ -110,17 +133,8 @@ def wavenet_to_nam(model) -> dict:
         for w, b in zip(head.weights, head.biases):
             weights += _flat(w, b)
     weights.append(np.array([head_scale], dtype=np.float32))
-    now = datetime.datetime.now()
-    metadata = {key: value for key, value in model.metadata.items() if not key.startswith("nam_")}
-    metadata.setdefault("date", {"year": now.year, "month": now.month, "day": now.day, "hour": now.hour,
-                                 "minute": now.minute, "second": now.second})
-    metadata.setdefault("name", model.name)
-    doc = {"version": NAM_FILE_VERSION, "metadata": metadata, "architecture": "WaveNet",
-           "config": {"layers": layers, "head": post, "head_scale": float(head_scale)},
-           "weights": [float(v) for v in np.concatenate(weights)]}
-    if model.sample_rate is not None:
-        doc["sample_rate"] = float(model.sample_rate)
-    return doc
+    return ({"layers": layers, "head": post, "head_scale": float(head_scale)},
+            [float(v) for v in np.concatenate(weights)])
 
 
-__all__ = ["wavenet_to_nam", "NAM_FILE_VERSION"]
+__all__ = ["wavenet_to_nam", "wavenet_writer", "NAM_FILE_VERSION"]

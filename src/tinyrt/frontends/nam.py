@@ -431,7 +431,7 @@ def from_nam(doc: dict, name: str = "model", where: str = "NAM file", linear_ord
     elif submodel is not None:
         raise UnsupportedError(f"submodel={submodel!r} applies to SlimmableContainer files only.")
     arch = doc.get("architecture")
-    if arch in _MISSING:
+    if isinstance(arch, str) and arch in _MISSING:
         raise UnsupportedError(f"{where}: the NAM architecture {arch!r} {_MISSING[arch]}, which tinyrt does not run "
                                f"yet.")
     if arch not in SUPPORTED:

@@ -72,7 +72,7 @@ def from_smartamp(doc: dict, name: str = "model", where: str = "SmartGuitarAmp f
         raise UnsupportedError(f"{where}: a SmartGuitarAmp WaveNet with {n_in} inputs and {n_out} outputs is not "
                                f"supported; the plugin runs mono models (1 input, 1 output).")
     activation = doc.get("activation")
-    if activation not in ACTIVATIONS and activation not in GATED:
+    if not isinstance(activation, str) or (activation not in ACTIVATIONS and activation not in GATED):
         raise UnsupportedError(f"{where}: activation {activation!r} is not one SmartGuitarAmp runs "
                                f"({', '.join([*GATED, *ACTIVATIONS])}).")
     dilations = doc.get("dilations")
@@ -95,8 +95,8 @@ def from_smartamp(doc: dict, name: str = "model", where: str = "SmartGuitarAmp f
     for v in variables:
         if not isinstance(v, dict):
             raise FormatError(f"{where}: every entry of 'variables' must be an object.")
-        key = (v.get("layer_idx"), {"W_conv": "W_conv", "b_conv": "b_conv"}.get(v.get("name"), v.get("name")))
-        if isinstance(key[0], bool) or key not in sizes:
+        key = (v.get("layer_idx"), v.get("name"))
+        if not isinstance(key[0], int) or isinstance(key[0], bool) or not isinstance(key[1], str) or key not in sizes:
             raise FormatError(f"{where}: variable {key[1]!r} of layer_idx {key[0]!r} is not one of this network's.")
         found[key] = _data(v.get("data"), sizes[key], f"variable {key[1]} of layer {key[0]}", where)
     missing = [f"{name} of layer {idx}" for idx, name in sizes if (idx, name) not in found]

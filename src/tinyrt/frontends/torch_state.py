@@ -51,9 +51,14 @@ def _modules(doc: dict, where: str) -> list:
 
 
 def _recurrent(prefix: str, p: dict, n_in: int, where: str) -> Layer:
-    w_hh = p.get("weight_hh_l0")
-    if w_hh is None or w_hh.ndim != 2 or w_hh.shape[0] not in (3 * w_hh.shape[1], 4 * w_hh.shape[1]):
-        raise FormatError(f"{where}: module {prefix!r} has no weight_hh_l0 of shape (3H or 4H, H).")
+    if not all(_RNN.fullmatch(k) for k in p):
+        raise UnsupportedError(f"{where}: module {prefix!r} mixes recurrent weights with {sorted(p)}, which is not "
+                               f"an LSTM or GRU tinyrt can infer from a state dict.")
+    w_hh, w_ih = p.get("weight_hh_l0"), p.get("weight_ih_l0")
+    if (w_hh is None or w_ih is None or w_hh.ndim != 2 or w_ih.ndim != 2
+            or w_hh.shape[0] not in (3 * w_hh.shape[1], 4 * w_hh.shape[1])):
+        raise FormatError(f"{where}: module {prefix!r} has no weight_ih_l0 (gates, inputs) and weight_hh_l0 of "
+                          f"shape (3H or 4H, H).")
     hidden = w_hh.shape[1]
     kind = "lstm" if w_hh.shape[0] == 4 * hidden else "gru"
     n_layers = 1 + max(int(_RNN.fullmatch(k).group(2)) for k in p)
