@@ -181,23 +181,29 @@ def test_a_condition_dsp_and_fasttanh_are_refused_in_one_sentence(tmp_path):
         from_nam(doc)
 
 
-def test_a_packed_a2_container_gives_its_largest_submodel_or_the_one_asked_for(audio, tmp_path):
-    layer = dict(_BASE, kernel_sizes=[6, 6, 15], dilations=[1, 3, 7], activation="LeakyReLU",
-                 head={"out_channels": 1, "kernel_size": 16, "bias": True})
-    nets = [_nam_net({"layers_configs": [dict(layer, channels=c)], "head_scale": 0.01}, seed=c) for c in (3, 8)]
-    docs = []
-    for k, net in enumerate(nets):
-        docs.append(json.loads(_export(net, tmp_path, f"sub{k}").read_text()))
-    container = {"version": "0.7.0", "metadata": {"gain": 0.5}, "architecture": "SlimmableContainer",
-                 "config": {"submodels": [{"max_value": 0.5, "model": docs[0]}, {"max_value": 1.0, "model": docs[1]}]},
-                 "weights": [], "sample_rate": 48000.0}  # as nam/models/wavenet/_packed_wavenet.py export_container
+def test_a_packed_a2_container_gives_its_largest_submodel_or_the_one_asked_for(audio, tmp_path, monkeypatch):
+    # neural-amp-modeler 0.13's trainer trains a PackedWaveNet (nam/train/_resources/config_model_packed.json: the
+    # A2 WaveNet at 3 and 8 channels) and exports a SlimmableContainer; the same, with 3 of A2's 23 layers
+    models = _nam_models()
+    monkeypatch.setattr(models.base.BaseNet, "_metadata_loudness", lambda self, *a, **k: -20.0)
+    monkeypatch.setattr(models.base.BaseNet, "_metadata_gain", lambda self: 0.5)
+    layer = {"input_size": 1, "condition_size": 1, "kernel_sizes": [6, 15, 6], "dilations": [1, 13, 3],
+             "activation": "LeakyReLU", "gated": False, "head": {"out_channels": 1, "kernel_size": 16, "bias": True}}
+    packed = models.wavenet.PackedWaveNet.init_from_config({
+        "submodels": [{"name": f"channels_{c}", "config": {"layers_configs": [dict(layer, channels=c)],
+                                                           "head_scale": 0.01}} for c in (3, 8)],
+        "export": {"container_max_values": "uniform"}, "sample_rate": 48000.0})
+    _randomise(packed, 4, scale=0.3)
+    packed.eval()
+    packed.export(tmp_path, basename="a2")
     path = tmp_path / "a2.nam"
-    path.write_text(json.dumps(container))
+    assert json.loads(path.read_text())["architecture"] == "SlimmableContainer"
     x = audio[:4000]
-    for submodel, net in ((None, nets[1]), (0, nets[0])):
+    for submodel, index in ((None, 1), (0, 0)):
         model = tinyrt.load(path, submodel=submodel)
-        assert model.metadata["nam_container_submodel"] == (1 if submodel is None else 0)
-        _close(_run(model, "c", x), nam_output(net, x), f"submodel {submodel}")
+        assert model.metadata["nam_container_submodel"] == index
+        truth = nam_output(packed.extract_submodel(index), x)
+        _close(_run(model, "c", x), truth, f"submodel {index}")
     with pytest.raises(UnsupportedError, match="submodel=2 is not an index of the container's 2 submodels"):
         tinyrt.load(path, submodel=2)
 
@@ -246,6 +252,10 @@ def test_a_wavenet_written_back_to_nam_loads_in_nam_and_in_tinyrt_with_equal_out
         r = m.reference()
         r.process(np.zeros((prewarm, 1)))
         _close(r.process(x[:, None])[:, 0], truth, "round trip")
+    if make == "features":  # the hostile name through the generated C too
+        _close(_run(back, "c", x), truth, "C")
+        model.metadata["nam_prewarm_samples"] = prewarm
+        _close(_run(model, "c", x), truth, "C, hostile name")
     assert json.dumps(wavenet_to_nam(back)["config"]) == json.dumps(wavenet_to_nam(model)["config"])
     again = load_nam(path)  # NAM re-exports the same weights
     assert np.array_equal(np.asarray(again._export_weights(), dtype=np.float32),
