@@ -81,8 +81,8 @@ def audio():
 @pytest.mark.parametrize("preset, seconds, engines", [
     ("nano", 10.0, ENGINES),  # the 10 s proof on every engine (the float64 reference takes longest)
     ("standard", 1.0, ENGINES),
-    ("lite", 0.5, ("reference", "c")),
-    ("feather", 0.5, ("reference", "c")),
+    ("lite", 0.5, ("reference", "torch")),  # (C compiles are the slow part: C is proven on nano and standard)
+    ("feather", 0.5, ("reference", "torch")),
 ])
 def test_a_trainer_preset_runs_on_every_engine_as_nam_does(preset, seconds, engines, audio, tmp_path):
     path, net = _nam_file(tmp_path, preset, seed=3, name=preset)
@@ -102,7 +102,7 @@ def test_identity_wavenets_give_the_input_back(audio, tmp_path):
         path, net = _nam_file(tmp_path, preset, identity=True, name="identity")
         assert np.abs(nam_output(net, x) - x).max() < 1e-6
         model = tinyrt.load(path)
-        for engine in ("reference", "c"):
+        for engine in ("reference", "c" if preset == "nano" else "torch"):
             assert np.abs(_run(model, engine, x) - x).max() < 1e-6, engine
 
 
@@ -280,7 +280,7 @@ def test_the_cli_reads_a_nam_wavenet(tmp_path, capsys):
     from scipy.io import wavfile
 
     from tinyrt.cli import main
-    path, _ = _nam_file(tmp_path, "nano")
+    path, _ = _nam_file(tmp_path, "nano", seed=3, name="nano")  # the preset test's model: its C build is cached
     wavfile.write(tmp_path / "in.wav", 48000, guitar(0.5))
 
     def cli(*args):

@@ -8,7 +8,7 @@ NeuralAmpModelerCore (NAM/get_dsp.cpp) reads versions 0.5.0 up to 0.7.x; so does
 (neural-amp-modeler 0.13 writes 0.7.0).
 
 ``WaveNet`` (trainer: nam/models/wavenet/; Core: NAM/wavenet/model.cpp): see ``_wavenet`` for the
-config fields and weight order; the graph is built by ``frontends/wavenet.py``. NAM starts a WaveNet
+config fields and weight order; the graph is built by ``tinyrt.ir.wavenet``. NAM starts a WaveNet
 from the state silence leaves (the trainer pads the input with receptive-field zeros, Core
 "prewarms"), tinyrt from zero state: run ``metadata["nam_prewarm_samples"]`` zeros through an
 engine first to reproduce NAM's first samples exactly (after that many samples they agree anyway).
@@ -218,7 +218,7 @@ def _wavenet_array(lc, i: int, where: str) -> tuple:
     if not isinstance(lc, dict):
         raise FormatError(f"{w} must be an object.")
     for key in _FILM_KEYS:
-        if _active(lc.get(key), f"'{key}'", w):
+        if _active(lc.get(key), f"'{key}'", w, default=True):  # Core: a FiLM object is active unless it says not
             raise UnsupportedError(f"{w} uses FiLM conditioning ('{key}'), which tinyrt does not run yet.")
     if lc.get("slimmable") is not None:
         raise UnsupportedError(f"{w} is slimmable (a container of several channel widths), which tinyrt does not "
