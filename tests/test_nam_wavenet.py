@@ -106,6 +106,34 @@ def test_identity_wavenets_give_the_input_back(audio, tmp_path):
             assert np.abs(_run(model, engine, x) - x).max() < 1e-6, engine
 
 
+def _classic(doc: dict) -> dict:
+    """Return a NAM 0.13 WaveNet document rewritten as neural-amp-modeler 0.5-0.12 wrote it (most captures in the
+    wild): each array's constructor arguments (nam/models/wavenet.py ``_Layers`` at v0.12.3: input_size,
+    condition_size, head_size, channels, kernel_size, dilations, activation name, gated, head_bias), version 0.5.4;
+    the weights are laid out the same."""
+    layers = []
+    for lc in doc["config"]["layers"]:
+        assert len(set(lc["kernel_sizes"])) == 1 and len(set(lc["gating_mode"])) == 1
+        layers.append({"input_size": lc["input_size"], "condition_size": lc["condition_size"],
+                       "head_size": lc["head"]["out_channels"], "channels": lc["channels"],
+                       "kernel_size": lc["kernel_sizes"][0], "dilations": lc["dilations"],
+                       "activation": lc["activation"][0]["type"], "gated": lc["gating_mode"][0] == "gated",
+                       "head_bias": lc["head"]["bias"]})
+    config = {"layers": layers, "head": None, "head_scale": doc["config"]["head_scale"]}
+    return {**doc, "version": "0.5.4", "config": config}
+
+
+def test_a_classic_file_as_trainers_before_013_wrote_it_runs_as_nam_does(audio, tmp_path):
+    cfg = {"layers_configs": [dict(WAVENET_PRESETS["nano"]["layers_configs"][0], gated=True),
+                              WAVENET_PRESETS["nano"]["layers_configs"][1]], "head_scale": 0.02}
+    path, net = _nam_file(tmp_path, cfg, seed=8)
+    classic = _classic(json.loads(path.read_text()))
+    assert "head" not in classic["config"]["layers"][0] and classic["config"]["layers"][0]["gated"] is True
+    x = audio[:3000]
+    model = from_nam(classic)
+    _close(_run(model, "reference", x), nam_output(net, x), "classic layout")
+
+
 # NAM 0.13 configs (nam/models/wavenet/_layer_array.py): every option tinyrt maps onto its IR layers
 _BASE = {"input_size": 1, "condition_size": 1, "channels": 4, "kernel_size": 3, "dilations": [1, 2, 4],
          "activation": "Tanh", "head": {"out_channels": 2, "kernel_size": 1, "bias": False}}
