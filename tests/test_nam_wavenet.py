@@ -27,7 +27,7 @@ from nam_reference import (
 from tinyrt.backends.nam_wavenet import wavenet_to_nam, wavenet_writer
 from tinyrt.errors import FormatError, UnsupportedError
 from tinyrt.frontends.nam import from_nam
-from tinyrt.frontends.wavenet import LayerArray, PostHead, act, preset_arrays, wavenet_model
+from tinyrt.frontends.wavenet import LayerArray, PostHead, a2_arrays, act, preset_arrays, wavenet_model
 
 ENGINES = ("reference", "c", "torch", "onnxruntime")
 RELATIVE = 1e-5
@@ -234,6 +234,27 @@ def test_a_packed_a2_container_gives_its_largest_submodel_or_the_one_asked_for(a
         _close(_run(model, "c", x), truth, f"submodel {index}")
     with pytest.raises(UnsupportedError, match="submodel=2 is not an index of the container's 2 submodels"):
         tinyrt.load(path, submodel=2)
+
+
+def test_the_a2_presets_are_the_ones_nam_013_trains(tmp_path):
+    import importlib.util
+    _nam_models()  # (read as a file: importing nam.train needs the trainer's dependencies)
+    root = Path(importlib.util.find_spec("nam").submodule_search_locations[0])
+    trainer = json.loads((root / "train" / "_resources" / "config_model_packed.json").read_text())
+    trainer = trainer["net"]["config"]["submodels"]
+    for preset, sub in zip(("a2-lite", "a2-full"), trainer):
+        arrays, scale = a2_arrays(preset, np.random.default_rng(0))
+        doc = wavenet_to_nam(wavenet_model(arrays, scale, name=preset, sample_rate=48000.0))
+        nam, ours = sub["config"]["layers_configs"][0], doc["config"]["layers"][0]
+        assert (ours["channels"], ours["kernel_sizes"], ours["dilations"], ours["head"]) == (
+            nam["channels"], nam["kernel_sizes"], nam["dilations"], nam["head"])
+        assert nam["activation"] == "LeakyReLU" and ours["activation"][0] == {"type": "LeakyReLU",
+                                                                              "negative_slope": 0.01}
+        assert scale == sub["config"]["head_scale"]
+        path = tmp_path / f"{preset}.nam"
+        path.write_text(json.dumps(doc))
+        x = guitar(0.1).copy()
+        _close(_run(tinyrt.load(path), "reference", x), nam_output(path, x), preset)
 
 
 def test_declared_sizes_are_checked_before_anything_is_allocated(tmp_path):

@@ -30,6 +30,11 @@ _NAMES = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "ReLU", "silu": "SiLU", 
           "hardswish": "Hardswish", "identity": "Identity", "gelu": "GELU"}
 
 
+def _short(v) -> float:
+    """Return a float32 parameter as the shortest decimal that reads back as the same float32 (0.01, not 0.0099...)."""
+    return float(repr(np.float32(v)).removeprefix("np.float32(").removesuffix(")"))
+
+
 def _activation(spec: dict, where: str) -> dict:
     """Return NAM's export form ({"type": ..., parameters}) of an IR activation spec."""
     f = spec["function"]
@@ -38,13 +43,14 @@ def _activation(spec: dict, where: str) -> dict:
     if f == "elu" and spec.get("alpha", 1.0) == 1.0:
         return {"type": "ELU"}
     if f == "prelu":
-        slopes = [float(v) for v in np.asarray(spec["weight"]).ravel()]
+        slopes = [_short(v) for v in np.asarray(spec["weight"]).ravel()]
         return ({"type": "LeakyReLU", "negative_slope": slopes[0]} if len(slopes) == 1
                 else {"type": "PReLU", "negative_slopes": slopes})
     if f == "hardtanh":
         if spec.get("min_slope", 0.0) == 0.0 and spec.get("max_slope", 0.0) == 0.0:
-            return {"type": "Hardtanh", "min_val": spec["min_val"], "max_val": spec["max_val"]}
-        return {"type": "LeakyHardtanh", **{k: spec[k] for k in ("min_val", "max_val", "min_slope", "max_slope")}}
+            return {"type": "Hardtanh", "min_val": _short(spec["min_val"]), "max_val": _short(spec["max_val"])}
+        return {"type": "LeakyHardtanh", **{k: _short(spec[k]) for k in ("min_val", "max_val", "min_slope",
+                                                                         "max_slope")}}
     raise UnsupportedError(f"{where} uses the activation {f!r}, which a .nam file cannot hold.")
 
 

@@ -431,3 +431,21 @@ def wavenet_arrays(model: Model) -> tuple:
     if len(rebuilt) != len(model.layers) or not all(map(_same, rebuilt, model.layers)):
         raise ValueError("not a WaveNet graph")
     return arrays, scale, head
+
+
+# neural-amp-modeler 0.13's trainer (nam/train/_resources/config_model_packed.json): one PackedWaveNet holding the
+# "A2" WaveNet at two widths, exported as a SlimmableContainer of two WaveNets: one layer array of 23 layers,
+# LeakyReLU(0.01), a head rechannel of 16 taps with bias, head_scale 0.01.
+A2_KERNELS = [6] * 14 + [15, 15] + [6] * 7
+A2_DILATIONS = [1, 3, 7, 17, 41, 101, 239] * 2 + [1, 13] + [1, 3, 7, 17, 41, 101, 239]
+A2_PRESETS = {"a2-lite": 3, "a2-full": 8}  # channels (= bottleneck)
+
+
+def a2_arrays(preset: str, rng: np.random.Generator | None = None) -> tuple:
+    """Return (layer arrays, head_scale) of an A2 WaveNet ("a2-lite" or "a2-full"), random weights from rng."""
+    channels = A2_PRESETS[preset]
+    arr = LayerArray(1, 1, channels, 1, 6, list(A2_DILATIONS), kernel_sizes=list(A2_KERNELS),
+                     activation=act("prelu", weight=np.array([0.01], dtype=np.float32)), head_kernel_size=16)
+    if rng is not None:
+        arr.random(rng, head_bias=True)
+    return [arr], 0.01
