@@ -12,5 +12,5 @@ from ..ir.wavenet import (
     wavenet_model,
 )
 
-__all__ = ["A2_PRESETS", "LayerArray", "PostHead", "PRESETS", "a2_arrays", "act", "preset_arrays", "wavenet_arrays", "wavenet_layers",
-           "wavenet_model"]
+__all__ = ["A2_PRESETS", "LayerArray", "PostHead", "PRESETS", "a2_arrays", "act", "preset_arrays", "wavenet_arrays",
+           "wavenet_layers", "wavenet_model"]
