@@ -156,6 +156,9 @@ FEATURES = {
                                                                           "groups": 1},
         layer_1x1_config={"active": True, "groups": 2}, head={"out_channels": 1, "kernel_size": 1, "bias": True})],
         "head_scale": 0.5},
+    "slimmable (runs at full width)": {"layers_configs": [dict(
+        _BASE, slimmable={"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 4]}},
+        head={"out_channels": 1, "kernel_size": 1, "bias": True})], "head_scale": 0.5},
     "A2-like: head rechannel of several taps, post-stack head": {"layers_configs": [dict(
         _BASE, kernel_sizes=[6, 6, 15], dilations=[1, 3, 7], activation={"name": "LeakyReLU"},
         head={"out_channels": 2, "kernel_size": 16, "bias": True})],
@@ -171,6 +174,7 @@ def test_a_nam_013_feature_that_maps_onto_ir_layers_runs_as_nam_does(feature, au
     truth = nam_output(net, x)
     assert float(np.sqrt(np.mean(truth ** 2))) > 1e-3
     model = tinyrt.load(path)
+    assert ("nam_slimmable" in model.metadata) == ("slimmable" in feature)
     for engine in ("reference", "c", "torch"):
         _close(_run(model, engine, x), truth, f"{feature} on {engine}")
 
@@ -182,8 +186,6 @@ REFUSED = {
                   "uses the blended gating mode (PairBlend), which tinyrt does not run yet"),
     "layer1x1 off": (dict(_BASE, channels=4, layer_1x1_config={"active": False}),
                      "turns the layer1x1 off, where NAM's trainer"),
-    "slimmable": (dict(_BASE, slimmable={"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 4]}}),
-                  "is slimmable (a container of several channel widths), which tinyrt does not run yet"),
 }
 
 

@@ -220,9 +220,10 @@ def _wavenet_array(lc, i: int, where: str) -> tuple:
     for key in _FILM_KEYS:
         if _active(lc.get(key), f"'{key}'", w, default=True):  # Core: a FiLM object is active unless it says not
             raise UnsupportedError(f"{w} uses FiLM conditioning ('{key}'), which tinyrt does not run yet.")
-    if lc.get("slimmable") is not None:
-        raise UnsupportedError(f"{w} is slimmable (a container of several channel widths), which tinyrt does not "
-                               f"run yet; export it at one width.")
+    slim = lc.get("slimmable")  # a slimmable array runs at full width unless a host slims it (Core and trainer)
+    if slim is not None and (not isinstance(slim, dict) or slim.get("method") != "slice_channels_uniform"):
+        raise UnsupportedError(f"{w} is slimmable by the method {slim!r}, which tinyrt does not know; NAM knows "
+                               f"'slice_channels_uniform'.")
 
     def size(key, default=None):
         return _config_int(lc, key, w, default=default)
@@ -446,6 +447,9 @@ def from_nam(doc: dict, name: str = "model", where: str = "NAM file", linear_ord
         raise FormatError(f"{where}: 'weights' must be a flat list of numbers.")
     if arch == "WaveNet":
         arrays, head_scale, head = _wavenet(config, weights, where)
+        slim = [lc.get("slimmable") for lc in config["layers"]]
+        if any(slim):  # run at full width, as NAM does unless a host slims it; the file's options kept
+            note["nam_slimmable"] = slim
         # NeuralAmpModelerCore prewarms with this many zeros (the trainer pads as many minus one):
         note["nam_prewarm_samples"] = 1 + sum(
             sum((arr.layer_kernel(j) - 1) * d for j, d in enumerate(arr.dilations))
