@@ -112,7 +112,7 @@ def _config_and_weights(model, arrays: list, head_scale: float, head) -> tuple:
             "groups_input": arr.groups_input,
             "groups_input_mixin": arr.groups_input_mixin,
             **{key: {"active": False, "shift": True, "groups": 1} for key in _FILMS},
-            "gating_mode": ["gated" if arr.layer_gated(j) else "none" for j in range(n)],
+            "gating_mode": [arr.layer_mode(j) for j in range(n)],
             "secondary_activation": [_activation(arr.layer_secondary(j), where) if arr.layer_gated(j) else None
                                      for j in range(n)],
             "slimmable": None,

@@ -262,12 +262,10 @@ def _wavenet_array(lc, i: int, where: str) -> tuple:
             raise FormatError(f"{w}: 'gated' must be true or false, got {gated!r}.")
         modes = ["gated" if gated else "none"] * n
     for mode in modes:
-        if mode == "blended":
-            raise UnsupportedError(f"{w} uses the blended gating mode (PairBlend), which tinyrt does not run yet.")
-        if mode not in ("gated", "none"):
+        if not isinstance(mode, str) or mode not in ("gated", "blended", "none"):
             raise FormatError(f"{w}: gating mode {mode!r} is not 'none', 'gated' or 'blended'.")
     seconds = _per_layer(lc.get("secondary_activation"), n, "'secondary_activation'", w)
-    secondary = [_nam_activation(s if s is not None else "Sigmoid", w) if m == "gated" else None
+    secondary = [_nam_activation(s if s is not None else "Sigmoid", w) if m != "none" else None
                  for s, m in zip(seconds, modes)]
     layer1x1 = lc.get("layer1x1", lc.get("layer_1x1_config", {"active": True, "groups": 1}))
     l1_active = _active(layer1x1, "'layer1x1'", w, default=True)
@@ -296,7 +294,7 @@ def _wavenet_array(lc, i: int, where: str) -> tuple:
     B, C = bottleneck, channels
     count = C * input_size
     for j, k in enumerate(kernels):
-        m = (2 if modes[j] == "gated" else 1) * B
+        m = (1 if modes[j] == "none" else 2) * B
         count += m * (C // arr.groups_input) * k + m + m * (condition_size // arr.groups_input_mixin)
         count += C * (B // arr.layer1x1_groups) + C if l1_active else 0
         count += h1 * (B // arr.head1x1_groups) + h1 if h1_active else 0

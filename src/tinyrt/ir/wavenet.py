@@ -54,8 +54,9 @@ class LayerArray:
     The classic array (neural-amp-modeler up to 0.12) needs only the first eight fields. The rest
     default to it and describe NAM 0.13's options: per-layer ``kernel_sizes``, ``activations`` and
     ``gating`` (``"gated"``: primary activation of the first half times ``secondary[j]`` of the
-    second, sigmoid by default), a ``bottleneck`` width for the conv output, the ``layer1x1`` (off:
-    the residual stream passes unchanged), an optional ``head1x1`` of ``head1x1`` outputs feeding the
+    second, sigmoid by default; ``"blended"``: b * primary(first) + (1 - b) * first with
+    b = secondary(second)), a ``bottleneck`` width for the conv output, the ``layer1x1`` (off: the
+    residual stream passes unchanged), an optional ``head1x1`` of ``head1x1`` outputs feeding the
     head sum, groups of the dilated conv, the input mixin and the 1x1s, and a head rechannel conv of
     ``head_kernel_size`` taps (``head_dilation``). An activation is an IR function name or a spec
     from ``act()``.
@@ -79,8 +80,8 @@ class LayerArray:
     head_bias: np.ndarray | None = None           # (head_size,) or None
     kernel_sizes: list | None = None
     activations: list | None = None
-    gating: list | None = None                    # per layer: "none" or "gated"
-    secondary: list | None = None                 # per layer: the gate's activation
+    gating: list | None = None                    # per layer: "none", "gated" or "blended"
+    secondary: list | None = None                 # per layer: the gate's (or blend's) activation
     bottleneck: int | None = None
     layer1x1: bool = True
     layer1x1_groups: int = 1
@@ -117,8 +118,12 @@ class LayerArray:
         return _spec(self.activations[j] if self.activations is not None else self.activation)
 
     def layer_gated(self, j: int) -> bool:
-        """Return whether layer j is gated."""
-        return self.gating[j] == "gated" if self.gating is not None else self.gated
+        """Return whether layer j pairs the halves of its conv output (gated or blended: a conv twice as wide)."""
+        return self.gating[j] in ("gated", "blended") if self.gating is not None else self.gated
+
+    def layer_mode(self, j: int) -> str:
+        """Return layer j's gating mode: "none", "gated" or "blended"."""
+        return self.gating[j] if self.gating is not None else "gated" if self.gated else "none"
 
     def layer_secondary(self, j: int) -> dict:
         """Return layer j's gate activation spec (sigmoid unless set)."""
@@ -223,15 +228,28 @@ def wavenet_layers(arrays: list, head_scale: float, head: PostHead | None = None
                                f"{lj}.mix"))
             layers.append(Layer("add", {"features": m}, name=f"{lj} conv + mixin",
                                 inputs=[f"{lj}.conv", f"{lj}.mix"], output=f"{lj}.z"))
+            blended = arr.layer_mode(j) == "blended"
             if gated:
                 layers += [
                     Layer("slice", {"in_features": 2 * B, "start": 0, "stop": B}, name=f"{lj} filter half",
-                          inputs=[f"{lj}.z"]),
+                          inputs=[f"{lj}.z"], output=f"{lj}.pre" if blended else ""),
                     _activation(arr.layer_activation(j), B, f"{lj} filter", [], f"{lj}.filter"),
                     Layer("slice", {"in_features": 2 * B, "start": B, "stop": 2 * B}, name=f"{lj} gate half",
                           inputs=[f"{lj}.z"]),
                     _activation(arr.layer_secondary(j), B, f"{lj} gate", [], f"{lj}.gate"),
-                    Layer("mul", {"features": B}, name=f"{lj} gated", inputs=[f"{lj}.filter", f"{lj}.gate"],
+                ]
+            if gated and not blended:
+                layers.append(Layer("mul", {"features": B}, name=f"{lj} gated", inputs=[f"{lj}.filter", f"{lj}.gate"],
+                                    output=f"{lj}.a"))
+            elif blended:  # NAM's PairBlend: gate * act(pre) + (1 - gate) * pre = gate * (act(pre) - pre) + pre
+                layers += [
+                    Layer("gain", {"features": B, "gain": -1.0}, name=f"{lj} minus pre", inputs=[f"{lj}.pre"],
+                          output=f"{lj}.negpre"),
+                    Layer("add", {"features": B}, name=f"{lj} filter - pre", inputs=[f"{lj}.filter", f"{lj}.negpre"],
+                          output=f"{lj}.diff"),
+                    Layer("mul", {"features": B}, name=f"{lj} blend", inputs=[f"{lj}.diff", f"{lj}.gate"],
+                          output=f"{lj}.blend"),
+                    Layer("add", {"features": B}, name=f"{lj} blended", inputs=[f"{lj}.blend", f"{lj}.pre"],
                           output=f"{lj}.a"),
                 ]
             else:
@@ -382,8 +400,13 @@ def wavenet_arrays(model: Model) -> tuple:
                     per["acts"].append(_spec_of(r.take(f"{lj} filter")))
                     r.take(f"{lj} gate half")
                     per["secondary"].append(_spec_of(r.take(f"{lj} gate")))
-                    r.take(f"{lj} gated")
-                    per["gating"].append("gated")
+                    if r.peek(f"{lj} minus pre") is not None:
+                        for step in ("minus pre", "filter - pre", "blend", "blended"):
+                            r.take(f"{lj} {step}")
+                        per["gating"].append("blended")
+                    else:
+                        r.take(f"{lj} gated")
+                        per["gating"].append("gated")
                 else:
                     per["acts"].append(_spec_of(r.take(f"{lj} activation")))
                     per["secondary"].append(None)
@@ -401,7 +424,7 @@ def wavenet_arrays(model: Model) -> tuple:
                     r.take(f"{lj} head sum")
                 j += 1
             head_w, head_b, _, head_k, head_d = _weights_of(r.take(f"{a} head rechannel"))
-            width = per["conv_w"][0].shape[0] // (2 if per["gating"][0] == "gated" else 1)
+            width = per["conv_w"][0].shape[0] // (1 if per["gating"][0] == "none" else 2)
             gated = all(g == "gated" for g in per["gating"])
             arrays.append(LayerArray(
                 rechannel.shape[1], model.input_size, C, head_w.shape[0], per["kernels"][0], per["dilations"],
