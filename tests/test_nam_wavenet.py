@@ -163,6 +163,13 @@ FEATURES = {
                            {"name": "PairMultiply", "primary": "Tanh", "secondary": "Sigmoid"},
                            {"name": "PairBlend", "primary": "ReLU", "secondary": "Hardswish"}],
         head={"out_channels": 1, "kernel_size": 1, "bias": True})], "head_scale": 0.5},
+    "FiLM at every other position, gated and plain layers": {"layers_configs": [dict(
+        _BASE, activation=[{"name": "PairMultiply", "primary": "Tanh", "secondary": "Sigmoid"}, "Tanh", "ReLU"],
+        head_1x1_config={"active": True, "out_channels": 3, "groups": 1},
+        film_params={key: {"active": True, "shift": key != "conv_post_film"} for key in (
+            "conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film", "activation_pre_film",
+            "activation_post_film", "head1x1_post_film")},
+        head={"out_channels": 1, "kernel_size": 1, "bias": True})], "head_scale": 0.5},
     "slimmable (runs at full width)": {"layers_configs": [dict(
         _BASE, slimmable={"method": "slice_channels_uniform", "kwargs": {"allowed_channels": [2, 4]}},
         head={"out_channels": 1, "kernel_size": 1, "bias": True})], "head_scale": 0.5},
@@ -187,8 +194,8 @@ def test_a_nam_013_feature_that_maps_onto_ir_layers_runs_as_nam_does(feature, au
 
 
 REFUSED = {
-    "FiLM conditioning": (dict(_BASE, film_params={"conv_post_film": {"active": True}}),
-                          "uses FiLM conditioning ('conv_post_film'), which tinyrt does not run yet"),
+    "FiLM after the layer1x1": (dict(_BASE, film_params={"layer1x1_post_film": {"active": True}}),
+                                "uses FiLM after the layer1x1, where NAM's trainer and NeuralAmpModelerCore"),
     "layer1x1 off": (dict(_BASE, channels=4, layer_1x1_config={"active": False}),
                      "turns the layer1x1 off, where NAM's trainer"),
 }
@@ -278,9 +285,11 @@ def test_declared_sizes_are_checked_before_anything_is_allocated(tmp_path):
 def _tinyrt_wavenet(name="wavenet"):
     rng = np.random.default_rng(7)
     # (NAM's loader takes only plain names as the halves of a gated activation: parameters go to ungated layers)
+    films = {"conv_pre_film": {"shift": True, "groups": 1}, "activation_post_film": {"shift": False, "groups": 1},
+             "head1x1_post_film": {"shift": True, "groups": 1}}
     arrays = [LayerArray(1, 1, 4, 3, 3, [1, 2, 4, 8], head1x1=3, kernel_sizes=[2, 3, 3, 2],
                          activations=["tanh", "silu", "relu", "tanh"], gating=["gated", "blended", "none", "gated"],
-                         secondary=["sigmoid", "hardswish", None, "sigmoid"]).random(rng),
+                         secondary=["sigmoid", "hardswish", None, "sigmoid"], films=films).random(rng),
               LayerArray(4, 1, 3, 1, 3, [16, 1, 2], activations=[
                   act("hardtanh", min_val=-0.5, max_val=0.5, min_slope=0.1, max_slope=0.2), act("prelu", weight=[0.2]),
                   act("hardtanh", min_val=-0.25, max_val=0.5)]).random(rng, head_bias=True)]

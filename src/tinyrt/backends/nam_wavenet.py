@@ -6,11 +6,11 @@
 array with ``input_size``, ``condition_size``, ``head`` {out_channels, kernel_size, bias},
 ``channels``, ``kernel_sizes``, ``dilations``, ``activation`` / ``gating_mode`` /
 ``secondary_activation`` per layer, ``bottleneck``, ``head1x1``, ``layer1x1``, ``groups_input``,
-``groups_input_mixin``, the FiLM switches (all off) and ``slimmable`` null; ``head`` (the post-stack
+``groups_input_mixin``, the FiLM objects and ``slimmable`` null; ``head`` (the post-stack
 head or null) and ``head_scale``), ``weights`` in the order NeuralAmpModelerCore reads them
 (NAM/wavenet/model.cpp ``set_weights_``: per array the rechannel, then per layer the dilated conv
-and its bias, the input mixin, the layer 1x1 and its bias, the head 1x1 and its bias; the head
-rechannel and its bias; then the post-stack head's convs; the head scale last), and ``sample_rate``.
+and its bias, the input mixin, the layer 1x1 and its bias, the head 1x1 and its bias, each FiLM's
+1x1 and bias; the head rechannel and its bias; then the post-stack head's convs; the head scale last), and ``sample_rate``.
 A conv's weights are PyTorch's (out, in/groups, K) flattened row major, which is also Core's order.
 Any other model is refused in one sentence.
 """
@@ -111,7 +111,8 @@ def _config_and_weights(model, arrays: list, head_scale: float, head) -> tuple:
             "layer1x1": {"active": arr.layer1x1, "groups": arr.layer1x1_groups},
             "groups_input": arr.groups_input,
             "groups_input_mixin": arr.groups_input_mixin,
-            **{key: {"active": False, "shift": True, "groups": 1} for key in _FILMS},
+            **{key: {"active": key in arr.films, "shift": arr.films.get(key, {}).get("shift", True),
+                     "groups": arr.films.get(key, {}).get("groups", 1)} for key in _FILMS},
             "gating_mode": [arr.layer_mode(j) for j in range(n)],
             "secondary_activation": [_activation(arr.layer_secondary(j), where) if arr.layer_gated(j) else None
                                      for j in range(n)],
@@ -126,6 +127,9 @@ def _config_and_weights(model, arrays: list, head_scale: float, head) -> tuple:
                 weights += _flat(arr.one_by_one_weights[j], arr.one_by_one_biases[j])
             if arr.head1x1:
                 weights += _flat(arr.head1x1_weights[j], arr.head1x1_biases[j])
+            for key in _FILMS:
+                if key in arr.films:
+                    weights += _flat(*arr.film_weights[j][key])
         weights += _flat(arr.head_weight, arr.head_bias)
     post = None
     if head is not None:

@@ -217,9 +217,17 @@ def _wavenet_array(lc, i: int, where: str) -> tuple:
     w = f"{where}: layer array {i}"
     if not isinstance(lc, dict):
         raise FormatError(f"{w} must be an object.")
+    films = {}
     for key in _FILM_KEYS:
         if _active(lc.get(key), f"'{key}'", w, default=True):  # Core: a FiLM object is active unless it says not
-            raise UnsupportedError(f"{w} uses FiLM conditioning ('{key}'), which tinyrt does not run yet.")
+            if key == "layer1x1_post_film":
+                raise UnsupportedError(f"{w} uses FiLM after the layer1x1, where NAM's trainer and "
+                                       f"NeuralAmpModelerCore (which applies it in blended layers only) disagree, so "
+                                       f"tinyrt does not run it yet.")
+            shift = lc[key].get("shift", True)
+            if not isinstance(shift, bool):
+                raise FormatError(f"{w}: '{key}' 'shift' must be true or false, got {shift!r}.")
+            films[key] = {"shift": shift, "groups": _config_int(lc[key], "groups", w, default=1)}
     slim = lc.get("slimmable")  # a slimmable array runs at full width unless a host slims it (Core and trainer)
     if slim is not None and (not isinstance(slim, dict) or slim.get("method") != "slice_channels_uniform"):
         raise UnsupportedError(f"{w} is slimmable by the method {slim!r}, which tinyrt does not know; NAM knows "
@@ -279,7 +287,12 @@ def _wavenet_array(lc, i: int, where: str) -> tuple:
     arr = LayerArray(input_size, condition_size, channels, head_size, kernels[0], dilations,
                      kernel_sizes=kernels, activations=primaries, gating=modes, secondary=secondary,
                      bottleneck=bottleneck, layer1x1=l1_active, head1x1=h1, head_kernel_size=head_kernel,
-                     head_dilation=head_dilation, **groups)
+                     head_dilation=head_dilation, films=films, **groups)
+    if "head1x1_post_film" in films and not h1_active:
+        raise FormatError(f"{w}: 'head1x1_post_film' is active but the head1x1 is not.")
+    for key, spec in films.items():
+        if condition_size % spec["groups"] or arr.film_features(key, 0) % spec["groups"]:
+            raise FormatError(f"{w}: '{key}' groups = {spec['groups']} does not divide its condition and outputs.")
     for key, (n_in, n_out) in {"groups_input": (channels, bottleneck), "groups_input_mixin": (condition_size,
                                                                                               bottleneck),
                                "layer1x1_groups": (bottleneck, channels), "head1x1_groups": (bottleneck, h1 or 1)
@@ -298,6 +311,9 @@ def _wavenet_array(lc, i: int, where: str) -> tuple:
         count += m * (C // arr.groups_input) * k + m + m * (condition_size // arr.groups_input_mixin)
         count += C * (B // arr.layer1x1_groups) + C if l1_active else 0
         count += h1 * (B // arr.head1x1_groups) + h1 if h1_active else 0
+        for key, spec in films.items():
+            out = (2 if spec["shift"] else 1) * arr.film_features(key, j)
+            count += out * (condition_size // spec["groups"]) + out
     count += head_size * arr.head_input * head_kernel + (head_size if head_bias else 0)
     return arr, count, head_bias
 
@@ -332,11 +348,13 @@ def _wavenet(config: dict, weights: np.ndarray, where: str) -> tuple:
     per layer; a name or {"type", parameters}), ``gated`` or per-layer ``gating_mode`` with
     ``secondary_activation``, ``head`` {out_channels, kernel_size, bias[, head_dilation]} or the
     classic ``head_size``/``head_bias``, and optionally ``bottleneck``, ``head1x1``, ``layer1x1``,
-    ``groups_input``, ``groups_input_mixin``, FiLM switches, ``slimmable``), ``head`` (post-stack
+    ``groups_input``, ``groups_input_mixin``, the FiLM objects (``conv_pre_film`` ... ``head1x1_post_film``:
+    active, shift, groups), ``slimmable``), ``head`` (post-stack
     head or null), ``head_scale``, ``condition_dsp``. Weights, in Core's order (set_weights_): per
     array the rechannel (channels x input_size, no bias); per layer the dilated conv (PyTorch's
     (out, in/groups, K) row major) and its bias, the input mixin (no bias), the layer 1x1 and bias,
-    the head 1x1 and bias; the head rechannel and its bias; then the post-stack head's convs and
+    the head 1x1 and bias, each active FiLM's 1x1 and bias (in the order of ``_FILM_KEYS``); the head
+    rechannel and its bias; then the post-stack head's convs and
     biases; the head scale last (Core uses this value; the trainer keeps the config's when they
     agree within 1e-5, as tinyrt does).
     """
@@ -374,6 +392,13 @@ def _wavenet(config: dict, weights: np.ndarray, where: str) -> tuple:
             if arr.head1x1:
                 arr.head1x1_weights.append(take(arr.head1x1, B // arr.head1x1_groups))
                 arr.head1x1_biases.append(take(arr.head1x1))
+            if arr.films:
+                arr.film_weights.append({})
+            for key in _FILM_KEYS:  # in Core's order
+                if key in arr.films:
+                    spec = arr.films[key]
+                    out = (2 if spec["shift"] else 1) * arr.film_features(key, j)
+                    arr.film_weights[-1][key] = (take(out, arr.condition_size // spec["groups"]), take(out))
         K = arr.head_kernel_size
         arr.head_weight = take(arr.head_size, arr.head_input) if K == 1 else take(arr.head_size, arr.head_input, K)
         arr.head_bias = take(arr.head_size) if head_bias else None

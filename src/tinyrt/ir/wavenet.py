@@ -22,6 +22,9 @@ the head (skip) sum it received from the previous array:
 - ``a{i}.head``: the head rechannel, a dense ``head_size x (B or head 1x1 outputs)`` (bias optional)
   of the head sum, or a conv1d when it has several taps.
 
+FiLM (NAM 0.13, ``LayerArray.films``) at a point of a layer: ``{lj} {position} film`` a 1x1 of the
+condition (``input``) with bias giving scale (and shift), then the tensor times scale (plus shift).
+
 The model's output is the last array's head times ``head_scale`` (a ``gain`` layer), then NAM 0.13's
 optional post-stack head (``PostHead``: activation, conv1d blocks). Layers whose output nothing
 reads (the last layer's 1x1 of the last array) stay in the graph so exporters can write them back;
@@ -93,6 +96,8 @@ class LayerArray:
     groups_input_mixin: int = 1
     head_kernel_size: int = 1
     head_dilation: int = 1
+    films: dict = field(default_factory=dict)         # FiLM position -> {"shift": bool, "groups": int} (FILMS)
+    film_weights: list = field(default_factory=list)  # per layer: position -> (weight (out, cond/groups), bias)
 
     @property
     def gates(self) -> int:
@@ -129,6 +134,13 @@ class LayerArray:
         """Return layer j's gate activation spec (sigmoid unless set)."""
         return _spec(self.secondary[j] if self.secondary is not None and self.secondary[j] else "sigmoid")
 
+    def film_features(self, position: str, j: int) -> int:
+        """Return the width of the tensor the FiLM at ``position`` of layer j modulates."""
+        m = (2 if self.layer_gated(j) else 1) * self.width
+        return {"conv_pre_film": self.channels, "conv_post_film": m, "input_mixin_pre_film": self.condition_size,
+                "input_mixin_post_film": m, "activation_pre_film": m, "activation_post_film": self.width,
+                "layer1x1_post_film": self.channels, "head1x1_post_film": self.head1x1 or 0}[position]
+
     def random(self, rng: np.random.Generator, head_bias: bool = False) -> LayerArray:
         """Fill every weight with random numbers scaled as PyTorch's default initialisation; return self."""
         C, B = self.channels, self.width
@@ -150,6 +162,13 @@ class LayerArray:
         if self.head1x1:
             self.head1x1_weights = [u((self.head1x1, B // gh), B // gh) for _ in range(n)]
             self.head1x1_biases = [u((self.head1x1,), B // gh) for _ in range(n)]
+        self.film_weights = []
+        for j in range(n if self.films else 0):
+            self.film_weights.append({})
+            for position, spec in self.films.items():
+                out = (2 if spec["shift"] else 1) * self.film_features(position, j)
+                fan_in = self.condition_size // spec["groups"]
+                self.film_weights[-1][position] = (u((out, fan_in), fan_in), u((out,), fan_in))
         H, K = self.head_input, self.head_kernel_size
         self.head_weight = u((self.head_size, H) if K == 1 else (self.head_size, H, K), H * K)
         self.head_bias = u((self.head_size,), H * K) if head_bias else None
@@ -163,6 +182,36 @@ class PostHead:
     activation: str | dict
     weights: list   # per block (out, in, K)
     biases: list    # per block (out,)
+
+
+# NAM 0.13's FiLM positions, in the order of their weights: x -> x * scale(c) + shift(c), scale and shift (the top
+# and bottom halves of a 1x1 conv of the condition c, with bias) or scale only
+FILMS = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film",
+         "activation_pre_film", "activation_post_film", "layer1x1_post_film", "head1x1_post_film")
+
+
+def _film(layers: list, arr, j: int, lj: str, position: str, tensor: str, features: int) -> str:
+    """Append the FiLM of ``tensor`` at ``position`` when the array has one; return the tensor to read next."""
+    if position not in arr.films:
+        return tensor
+    spec, (w, b) = arr.films[position], arr.film_weights[j][position]
+    base, out = f"{lj} {position}", f"{lj}.{position}"
+    layers.append(_mix(f"{base} film", w, b, spec["groups"], [INPUT], f"{out}.ss"))
+    if not spec["shift"]:
+        layers.append(Layer("mul", {"features": features}, name=f"{base} scaled", inputs=[tensor, f"{out}.ss"],
+                            output=out))
+        return out
+    layers += [
+        Layer("slice", {"in_features": 2 * features, "start": 0, "stop": features}, name=f"{base} scale",
+              inputs=[f"{out}.ss"], output=f"{out}.scale"),
+        Layer("slice", {"in_features": 2 * features, "start": features, "stop": 2 * features}, name=f"{base} shift",
+              inputs=[f"{out}.ss"], output=f"{out}.shift"),
+        Layer("mul", {"features": features}, name=f"{base} scaled", inputs=[tensor, f"{out}.scale"],
+              output=f"{out}.scaled"),
+        Layer("add", {"features": features}, name=f"{base} shifted", inputs=[f"{out}.scaled", f"{out}.shift"],
+              output=out),
+    ]
+    return out
 
 
 def _dense(name: str, weight: np.ndarray, bias, inputs: list, output: str | None = None) -> Layer:
@@ -220,22 +269,27 @@ def wavenet_layers(arrays: list, head_scale: float, head: PostHead | None = None
             gated = arr.layer_gated(j)
             m = (2 if gated else 1) * B
             w = np.asarray(arr.conv_weights[j], dtype=np.float32)
+            conv_in = _film(layers, arr, j, lj, "conv_pre_film", x, C)
             layers.append(Layer("conv1d", {"in_channels": C, "out_channels": m, "kernel_size": arr.layer_kernel(j),
                                            "dilation": int(d), "groups": arr.groups_input, "bias": True},
                                 {"weight": w, "bias": np.asarray(arr.conv_biases[j], dtype=np.float32)},
-                                name=f"{lj} conv", inputs=[x], output=f"{lj}.conv"))
-            layers.append(_mix(f"{lj} input mixin", arr.mixins[j], None, arr.groups_input_mixin, [INPUT],
+                                name=f"{lj} conv", inputs=[conv_in], output=f"{lj}.conv"))
+            conv_out = _film(layers, arr, j, lj, "conv_post_film", f"{lj}.conv", m)
+            mix_in = _film(layers, arr, j, lj, "input_mixin_pre_film", INPUT, arr.condition_size)
+            layers.append(_mix(f"{lj} input mixin", arr.mixins[j], None, arr.groups_input_mixin, [mix_in],
                                f"{lj}.mix"))
+            mix_out = _film(layers, arr, j, lj, "input_mixin_post_film", f"{lj}.mix", m)
             layers.append(Layer("add", {"features": m}, name=f"{lj} conv + mixin",
-                                inputs=[f"{lj}.conv", f"{lj}.mix"], output=f"{lj}.z"))
+                                inputs=[conv_out, mix_out], output=f"{lj}.z"))
+            z = _film(layers, arr, j, lj, "activation_pre_film", f"{lj}.z", m)
             blended = arr.layer_mode(j) == "blended"
             if gated:
                 layers += [
                     Layer("slice", {"in_features": 2 * B, "start": 0, "stop": B}, name=f"{lj} filter half",
-                          inputs=[f"{lj}.z"], output=f"{lj}.pre" if blended else ""),
+                          inputs=[z], output=f"{lj}.pre" if blended else ""),
                     _activation(arr.layer_activation(j), B, f"{lj} filter", [], f"{lj}.filter"),
                     Layer("slice", {"in_features": 2 * B, "start": B, "stop": 2 * B}, name=f"{lj} gate half",
-                          inputs=[f"{lj}.z"]),
+                          inputs=[z]),
                     _activation(arr.layer_secondary(j), B, f"{lj} gate", [], f"{lj}.gate"),
                 ]
             if gated and not blended:
@@ -253,18 +307,20 @@ def wavenet_layers(arrays: list, head_scale: float, head: PostHead | None = None
                           output=f"{lj}.a"),
                 ]
             else:
-                layers.append(_activation(arr.layer_activation(j), B, f"{lj} activation", [f"{lj}.z"], f"{lj}.a"))
+                layers.append(_activation(arr.layer_activation(j), B, f"{lj} activation", [z], f"{lj}.a"))
+            act_out = _film(layers, arr, j, lj, "activation_post_film", f"{lj}.a", B)
             if arr.layer1x1:
                 layers.append(_mix(f"{lj} 1x1", arr.one_by_one_weights[j], arr.one_by_one_biases[j],
-                                   arr.layer1x1_groups, [f"{lj}.a"], f"{lj}.r"))
-                layers.append(Layer("add", {"features": C}, name=f"{lj} residual", inputs=[x, f"{lj}.r"],
+                                   arr.layer1x1_groups, [act_out], f"{lj}.r"))
+                r = _film(layers, arr, j, lj, "layer1x1_post_film", f"{lj}.r", C)
+                layers.append(Layer("add", {"features": C}, name=f"{lj} residual", inputs=[x, r],
                                     output=f"{a}.x{j + 1}"))
                 x = f"{a}.x{j + 1}"
-            term = f"{lj}.a"
+            term = act_out
             if arr.head1x1:
                 layers.append(_mix(f"{lj} head 1x1", arr.head1x1_weights[j], arr.head1x1_biases[j],
-                                   arr.head1x1_groups, [f"{lj}.a"], f"{lj}.s"))
-                term = f"{lj}.s"
+                                   arr.head1x1_groups, [act_out], f"{lj}.s"))
+                term = _film(layers, arr, j, lj, "head1x1_post_film", f"{lj}.s", arr.head1x1)
             if head_sum is None:
                 head_sum = term
             else:
@@ -367,6 +423,17 @@ def _weights_of(layer: Layer) -> tuple:
     return (w if p["kernel_size"] > 1 else w[:, :, 0]), bias, p["groups"], p["kernel_size"], p["dilation"]
 
 
+def _read_film(r: _Reader, lj: str, position: str, films: dict, weights: dict) -> None:
+    if r.peek(f"{lj} {position} film") is None:
+        return
+    w, b, groups, _, _ = _weights_of(r.take(f"{lj} {position} film"))
+    shift = r.peek(f"{lj} {position} scale") is not None
+    for step in ("scale", "shift", "scaled", "shifted") if shift else ("scaled",):
+        r.take(f"{lj} {position} {step}")
+    films[position] = {"shift": shift, "groups": groups}
+    weights[position] = (w, b)
+
+
 def wavenet_arrays(model: Model) -> tuple:
     """Return (layer arrays, head_scale, post head or None) of a graph wavenet_layers built; else ValueError.
 
@@ -382,11 +449,19 @@ def wavenet_arrays(model: Model) -> tuple:
             C = rechannel.shape[0]
             per: dict = {k: [] for k in ("kernels", "dilations", "acts", "gating", "secondary", "conv_w", "conv_b",
                                          "mix", "l1_w", "l1_b", "h1_w", "h1_b")}
-            groups = {}
+            groups, films, film_weights = {}, {}, []
             j = 0
-            while r.peek(f"{a}.l{j} conv") is not None:
+            while r.peek(f"{a}.l{j} conv") is not None or r.peek(f"{a}.l{j} conv_pre_film film") is not None:
                 lj = f"{a}.l{j}"
+                film_weights.append({})
+
+                def film(position, lj=lj, films=films, found=film_weights[-1]):
+                    _read_film(r, lj, position, films, found)
+
+                film("conv_pre_film")
                 conv = r.take(f"{lj} conv")
+                film("conv_post_film")
+                film("input_mixin_pre_film")
                 per["kernels"].append(conv.params["kernel_size"])
                 per["dilations"].append(conv.params["dilation"])
                 per["conv_w"].append(conv.weights["weight"])
@@ -394,7 +469,9 @@ def wavenet_arrays(model: Model) -> tuple:
                 groups["groups_input"] = conv.params["groups"]
                 mix, _, groups["groups_input_mixin"], _, _ = _weights_of(r.take(f"{lj} input mixin"))
                 per["mix"].append(mix)
+                film("input_mixin_post_film")
                 r.take(f"{lj} conv + mixin")
+                film("activation_pre_film")
                 if r.peek(f"{lj} filter half") is not None:
                     r.take(f"{lj} filter half")
                     per["acts"].append(_spec_of(r.take(f"{lj} filter")))
@@ -411,15 +488,18 @@ def wavenet_arrays(model: Model) -> tuple:
                     per["acts"].append(_spec_of(r.take(f"{lj} activation")))
                     per["secondary"].append(None)
                     per["gating"].append("none")
+                film("activation_post_film")
                 if r.peek(f"{lj} 1x1") is not None:
                     w, b, groups["layer1x1_groups"], _, _ = _weights_of(r.take(f"{lj} 1x1"))
                     per["l1_w"].append(w)
                     per["l1_b"].append(b)
+                    film("layer1x1_post_film")
                     r.take(f"{lj} residual")
                 if r.peek(f"{lj} head 1x1") is not None:
                     w, b, groups["head1x1_groups"], _, _ = _weights_of(r.take(f"{lj} head 1x1"))
                     per["h1_w"].append(w)
                     per["h1_b"].append(b)
+                    film("head1x1_post_film")
                 if r.peek(f"{lj} head sum") is not None:
                     r.take(f"{lj} head sum")
                 j += 1
@@ -434,7 +514,7 @@ def wavenet_arrays(model: Model) -> tuple:
                 secondary=per["secondary"], gated=gated, activation=per["acts"][0],
                 bottleneck=width, layer1x1=bool(per["l1_w"]), head1x1=per["h1_w"][0].shape[0] if per["h1_w"] else None,
                 head1x1_weights=per["h1_w"], head1x1_biases=per["h1_b"], head_kernel_size=head_k,
-                head_dilation=head_d, **groups))
+                head_dilation=head_d, films=films, film_weights=film_weights if films else [], **groups))
         scale = r.take("head scale").params["gain"]
         head = None
         if r.peek("head 0 activation") is not None:
