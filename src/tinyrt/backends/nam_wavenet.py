@@ -10,7 +10,8 @@ array with ``input_size``, ``condition_size``, ``head`` {out_channels, kernel_si
 head or null) and ``head_scale``), ``weights`` in the order NeuralAmpModelerCore reads them
 (NAM/wavenet/model.cpp ``set_weights_``: per array the rechannel, then per layer the dilated conv
 and its bias, the input mixin, the layer 1x1 and its bias, the head 1x1 and its bias, each FiLM's
-1x1 and bias; the head rechannel and its bias; then the post-stack head's convs; the head scale last), and ``sample_rate``.
+1x1 and bias; the head rechannel and its bias; then the post-stack head's convs; the head scale
+last), and ``sample_rate``.
 A conv's weights are PyTorch's (out, in/groups, K) flattened row major, which is also Core's order.
 Any other model is refused in one sentence.
 """
