@@ -37,9 +37,9 @@ LAYERS = {
     "batchnorm":        (P, P, P, P, P, P),
     "residual":         (P, P, P, P, P, R),  # inside the model; around all of it, skip="strip" exports it
     "gain":             (P, P, P, P, P, R),
-    "add":              (P, R, R, R, P, R),  # graph layers (named paths, as in a WaveNet)
-    "mul":              (P, R, R, R, P, R),
-    "slice":            (P, R, R, R, P, R),
+    "add":              (P, P, P, P, P, R),  # graph layers (named paths, as in a WaveNet)
+    "mul":              (P, P, P, P, P, R),
+    "slice":            (P, P, P, P, P, R),
     "tree_ensemble":    (P, R, R, R, P, R),
     "scaler":           (P, R, R, R, P, R),
     "linear":           (P, R, R, R, P, R),
@@ -63,6 +63,8 @@ ACTIVATION_FUNCTIONS = {
     "gelu":     (P, P, P, P, P, R),
     "softmax":  (P, P, P, P, P, P),
     "identity": (P, P, P, P, P, P),
+    "hardtanh": (P, P, P, P, P, R),  # NAM's Hardtanh and LeakyHardtanh (slopes beyond the bounds)
+    "hardswish": (P, P, P, P, P, R),
 }
 
 TOLERANCE = {"reference": 1e-12}  # others: float32 engines and float32 RTNeural weights

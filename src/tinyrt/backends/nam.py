@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ModelError, UnsupportedError
 from ..files import write_text
+from .nam_wavenet import wavenet_writer
 
 VERSION = "0.5.4"   # the LSTM layout is unchanged since 0.5; every NeuralAmpModelerCore release reads 0.5.x
 # NAM's metadata keys (nam/models/metadata.py and NeuralAmpModelerCore's get_dsp.cpp); others are not written
@@ -78,7 +79,7 @@ def lstm_writer(model):
     return config, _floats(*parts)
 
 
-WRITERS = {"LSTM": lstm_writer}
+WRITERS = {"LSTM": lstm_writer, "WaveNet": wavenet_writer}
 
 
 def register_writer(architecture: str, writer) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from ..errors import UnsupportedError
+from ..ir.layers import INPUT
 
 MIN_OPSET = 13   # Squeeze/Unsqueeze with axes as inputs, Softmax over one axis
 GELU_OPSET = 20  # first opset with a Gelu operator
@@ -155,6 +156,15 @@ def _activation(g: GraphBuilder, layer, x: str, path: str) -> str:
         return g.op("Mul", [x, g.op("Sigmoid", [x])])
     if f == "softmax":
         return g.op("Softmax", [x], axis=-1)
+    if f == "hardswish":
+        clipped = g.op("Clip", [g.op("Add", [x, g.const("three", 3.0)]), g.const("zero_f", 0.0), g.const("six", 6.0)])
+        return g.op("Mul", [x, g.op("Div", [clipped, g.const("six", 6.0)])])
+    if f == "hardtanh":
+        lo, hi = g.const(f"{path}/min_val", p["min_val"]), g.const(f"{path}/max_val", p["max_val"])
+        below = g.op("Add", [g.op("Mul", [g.op("Sub", [x, lo]), g.const(f"{path}/min_slope", p["min_slope"])]), lo])
+        above = g.op("Add", [g.op("Mul", [g.op("Sub", [x, hi]), g.const(f"{path}/max_slope", p["max_slope"])]), hi])
+        inner = g.op("Where", [g.op("Greater", [x, hi]), above, x])
+        return g.op("Where", [g.op("Less", [x, lo]), below, inner])
     if g.opset >= GELU_OPSET:
         return g.op("Gelu", [x], approximate="none")
     erf = g.op("Erf", [g.op("Mul", [x, g.const("inv_sqrt2", np.sqrt(0.5))])])
@@ -210,7 +220,25 @@ def _pool2d(g: GraphBuilder, layer, x: str, path: str) -> str:
     return _frames(g, y, path, layer.out_features)
 
 
-_TRANSLATE = {"dense": _dense, "lstm": _recurrent, "gru": _recurrent, "conv1d": _conv1d,
+def _add(g: GraphBuilder, layer, xs: list, path: str) -> str:
+    y = xs[0]
+    for other in xs[1:]:
+        y = g.op("Add", [y, other])
+    return y
+
+
+def _mul(g: GraphBuilder, layer, xs: list, path: str) -> str:
+    return g.op("Mul", xs)
+
+
+def _slice(g: GraphBuilder, layer, x: str, path: str) -> str:
+    p = layer.params
+    return g.op("Slice", [x, g.const(f"{path}/start", [p["start"]], np.int64),
+                          g.const(f"{path}/stop", [p["stop"]], np.int64), g.axes(1)])
+
+
+_TRANSLATE = {"add": _add, "mul": _mul, "slice": _slice,
+              "dense": _dense, "lstm": _recurrent, "gru": _recurrent, "conv1d": _conv1d,
               "activation": _activation, "batchnorm": _batchnorm, "residual": _residual, "gain": _gain}
 _TRANSLATE.update(conv2d=_conv2d, pool2d=_pool2d)  # image layers
 
@@ -218,19 +246,22 @@ _TRANSLATE.update(conv2d=_conv2d, pool2d=_pool2d)  # image layers
 def translate_layers(g: GraphBuilder, layers: list, x: str, prefix: str = "") -> str:
     """Return the name of the tensor holding the output of ``layers`` applied to tensor ``x``."""
     outer = g.path
+    named = {INPUT: x}  # graph tensors (top level only: a residual body is a plain stack)
     for i, layer in enumerate(layers):
         g.path = f"{prefix}{i}"
         if layer.type not in _TRANSLATE:
             raise UnsupportedError(f"layer {g.path} ({layer.type}) has no ONNX form in tinyrt; run it on the "
                                    f"C engine or the reference.")
-        x = _TRANSLATE[layer.type](g, layer, x, g.path)
+        sources = [named[n] for n in layer.inputs] or [x]
+        x = _TRANSLATE[layer.type](g, layer, sources if layer.type in ("add", "mul") else sources[0], g.path)
+        if layer.output:
+            named[layer.output] = x
     g.path = outer
     return x
 
 
 def build_graph(model, opset: int):
     """Return the ONNX GraphProto of a validated model, with ``x``/``y`` and the state tensors."""
-    model.require_stack("the ONNX exporter")
     g = GraphBuilder(opset)
     y = translate_layers(g, model.layers, "x")
     g.nodes = [_rename_output(node, y, "y") for node in g.nodes]

@@ -24,7 +24,18 @@ try:
 except ImportError:
     raise DependencyError("the torch back end needs PyTorch; install it with pip install 'tinyrt[torch]'.") from None
 
-from .torch_modules import Activation, BatchNorm, CausalConv1d, Dense, Gain, GRULayer, LSTMLayer, Residual, build
+from .torch_modules import (
+    Activation,
+    BatchNorm,
+    CausalConv1d,
+    Dense,
+    Gain,
+    GRULayer,
+    LSTMLayer,
+    Residual,
+    build,
+    build_node,
+)
 
 INFO_FILE = "tinyrt.json"  # the extra file in an exported TorchScript archive holding the model's description
 
@@ -79,11 +90,40 @@ class TorchModel(nn.Module):
         return self.forward(x, None)[0]
 
 
+class TorchGraphModel(TorchModel):
+    """A graph model (layers naming their inputs and output, as a WaveNet) as a PyTorch module.
+
+    The same calls as TorchModel; each layer reads the tensors it names ("input": the model's input
+    frames), its conv1d layers keep their history in the state as in a stack.
+    """
+
+    def forward(self, x: Tensor, state: list[Tensor] | None = None) -> tuple[Tensor, list[Tensor]]:
+        """Return (y, new_state) for frames x: [B, T, input_size], continuing from state (None: reset)."""
+        old = self.initial_state(x) if state is None else state
+        new: list[Tensor] = []
+        named: dict[str, Tensor] = {"input": x}
+        i = 0
+        for layer in self.layers:
+            xs: list[Tensor] = [x]
+            if len(layer.inputs) > 0:
+                xs = [named[n] for n in layer.inputs]
+            x, s = layer.forward_graph(xs, old[i:i + layer.n_state])
+            new.extend(s)
+            i += layer.n_state
+            if layer.output != "":
+                named[layer.output] = x
+        return x, new
+
+
 def to_torch(model: Model) -> TorchModel:
-    """Return the model as a float32 TorchModel in eval mode."""
-    model.validate().require_stack("the torch engine")
-    net = TorchModel([build(layer) for layer in model.layers], model.input_size, model.block_size,
-                     model.sample_rate, model.name, model.metadata)
+    """Return the model as a float32 TorchModel (TorchGraphModel for a graph) in eval mode."""
+    model.validate()
+    if model.is_graph:
+        net = TorchGraphModel([build_node(layer) for layer in model.layers], model.input_size, model.block_size,
+                              model.sample_rate, model.name, model.metadata)
+    else:
+        net = TorchModel([build(layer) for layer in model.layers], model.input_size, model.block_size,
+                         model.sample_rate, model.name, model.metadata)
     return net.float().eval()
 
 
@@ -157,5 +197,6 @@ class TorchScriptBackend(TorchBackend):
         return script(model)
 
 
-__all__ = ["TorchModel", "TorchBackend", "TorchScriptBackend", "script", "to_torch", "export", "build", "Dense",
+__all__ = ["TorchModel", "TorchGraphModel",
+           "TorchBackend", "TorchScriptBackend", "script", "to_torch", "export", "build", "Dense",
            "LSTMLayer", "GRULayer", "CausalConv1d", "Activation", "BatchNorm", "Gain", "Residual"]

@@ -231,7 +231,24 @@ class CausalConv1d(nn.Module):
         return y, [xp[:, xp.size(1) - self.history:]]
 
 
+class HardTanh(nn.Module):
+    """IR ``hardtanh``: x inside [min_val, max_val], slopes min_slope / max_slope beyond the bounds."""
+
+    def __init__(self, min_val: float, max_val: float, min_slope: float, max_slope: float):
+        super().__init__()
+        self.lo, self.hi, self.lo_slope, self.hi_slope = float(min_val), float(max_val), float(min_slope), \
+            float(max_slope)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return the activation of x."""
+        y = torch.where(x < self.lo, (x - self.lo) * self.lo_slope + self.lo, x)
+        return torch.where(x > self.hi, (x - self.hi) * self.hi_slope + self.hi, y)
+
+
+_BOUNDS = ("min_val", "max_val", "min_slope", "max_slope")
 _ACTIVATIONS = {
+    "hardtanh": lambda p: HardTanh(*(p[k] for k in _BOUNDS)),
+    "hardswish": lambda p: nn.Hardswish(),
     "tanh": lambda p: nn.Tanh(),
     "relu": lambda p: nn.ReLU(),
     "sigmoid": lambda p: nn.Sigmoid(),
@@ -251,18 +268,21 @@ class Activation(nn.Module):
     Frames are flattened so PReLU's per-channel slopes and softmax act on the feature axis.
     """
 
-    def __init__(self, function: str, features: int, alpha: float = 1.0, num_parameters: int = 1):
+    def __init__(self, function: str, features: int, alpha: float = 1.0, num_parameters: int = 1,
+                 bounds: tuple = (-1.0, 1.0, 0.0, 0.0)):
         super().__init__()
         self.function, self.alpha, self.num_parameters = function, alpha, num_parameters
+        self.bounds = tuple(float(b) for b in bounds)
         self.in_features = self.out_features = features
         self.n_state = 0
-        self.fn = _ACTIVATIONS[function]({"alpha": alpha, "num_parameters": num_parameters})
+        self.fn = _ACTIVATIONS[function]({"alpha": alpha, "num_parameters": num_parameters,
+                                          **dict(zip(_BOUNDS, self.bounds))})
 
     @classmethod
     def from_layer(cls, layer: Layer) -> Activation:
         """Return the module for an IR activation layer."""
         p = layer.params
-        m = cls(p["function"], p["features"], p["alpha"], p["num_parameters"])
+        m = cls(p["function"], p["features"], p["alpha"], p["num_parameters"], tuple(p[k] for k in _BOUNDS))
         if p["function"] == "prelu":
             with torch.no_grad():
                 m.fn.weight.copy_(_tensor(layer.weights["weight"]))
@@ -271,7 +291,7 @@ class Activation(nn.Module):
     def ir_layer(self) -> Layer:
         """Return the IR activation layer this module computes."""
         params = {"function": self.function, "features": self.in_features, "alpha": self.alpha,
-                  "num_parameters": self.num_parameters}
+                  "num_parameters": self.num_parameters, **dict(zip(_BOUNDS, self.bounds))}
         w = {"weight": _array(self.fn.weight)} if self.function == "prelu" else {}
         return Layer("activation", params, w)
 
@@ -458,6 +478,78 @@ class Pool2d(nn.Module):
         kernel = [self.kernel_h, self.kernel_w]
         y = F.max_pool2d(img, kernel, kernel) if self.mode == "max" else F.avg_pool2d(img, kernel, kernel)
         return y.reshape(x.size(0), x.size(1), self.out_features), state
+
+
+class Node(nn.Module):
+    """A layer of a graph model: the wrapped layer module, reading the first tensor a graph gives it."""
+
+    def __init__(self, inner: nn.Module, inputs: list, output: str):
+        super().__init__()
+        self.inner, self.inputs, self.output = inner, list(inputs), output
+        self.in_features, self.out_features, self.n_state = inner.in_features, inner.out_features, inner.n_state
+
+    def ir_layer(self) -> Layer:
+        """Return the IR layer with its graph inputs and output."""
+        layer = self.inner.ir_layer()
+        layer.inputs, layer.output = list(self.inputs), self.output
+        return layer
+
+    def initial_state(self, x: Tensor) -> list[Tensor]:
+        """Return the wrapped layer's initial state."""
+        return self.inner.initial_state(x)
+
+    def forward_graph(self, xs: list[Tensor], state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """Return (y, new state) of the wrapped layer for the first of its inputs."""
+        return self.inner.forward(xs[0], state)
+
+
+class Combine(nn.Module):
+    """IR ``add`` (the sum of its inputs), ``mul`` (their product) and ``slice`` (features start..stop) in a graph."""
+
+    def __init__(self, kind: str, features: int, inputs: list, output: str, start: int = 0, stop: int = 0):
+        super().__init__()
+        self.kind, self.inputs, self.output, self.start, self.stop = kind, list(inputs), output, start, stop
+        self.in_features = features
+        self.out_features = stop - start if kind == "slice" else features
+        self.n_state = 0
+
+    @classmethod
+    def from_layer(cls, layer: Layer) -> Combine:
+        """Return the module for an IR add, mul or slice layer."""
+        p = layer.params
+        if layer.type == "slice":
+            return cls("slice", p["in_features"], layer.inputs, layer.output, p["start"], p["stop"])
+        return cls(layer.type, p["features"], layer.inputs, layer.output)
+
+    def ir_layer(self) -> Layer:
+        """Return the IR layer this module computes."""
+        params = ({"in_features": self.in_features, "start": self.start, "stop": self.stop} if self.kind == "slice"
+                  else {"features": self.in_features})
+        return Layer(self.kind, params, inputs=list(self.inputs), output=self.output)
+
+    def initial_state(self, x: Tensor) -> list[Tensor]:
+        """Return the (empty) state."""
+        return _empty()
+
+    def forward_graph(self, xs: list[Tensor], state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """Return (y, state) for the input tensors."""
+        if self.kind == "slice":
+            return xs[0][:, :, self.start:self.stop], state
+        y = xs[0]
+        for other in xs[1:]:
+            y = y * other if self.kind == "mul" else y + other
+        return y, state
+
+
+# TorchScript types the input names (a list that may be empty) from real annotations, not postponed text.
+Node.__annotations__ = Combine.__annotations__ = {"inputs": list[str], "output": str}
+
+
+def build_node(layer: Layer) -> nn.Module:
+    """Return the module of one layer of a graph model (forward_graph(inputs, state))."""
+    if layer.type in ("add", "mul", "slice"):
+        return Combine.from_layer(layer)
+    return Node(build(layer), layer.inputs, layer.output)
 
 
 _BUILDERS = {"dense": Dense, "lstm": LSTMLayer, "gru": GRULayer, "conv1d": CausalConv1d,

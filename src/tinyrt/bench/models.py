@@ -59,6 +59,8 @@ def activation(rng, function: str, features: int) -> Layer:
         weights["weight"] = rng.uniform(0.05, 0.5, size=features).astype(np.float32)
     if function == "elu":
         params["alpha"] = float(np.float32(rng.uniform(0.5, 1.5)))
+    if function == "hardtanh":  # NAM's LeakyHardtanh: bounds inside the inputs' range, leaky beyond
+        params.update(min_val=-0.25, max_val=0.5, min_slope=0.125, max_slope=0.0625)
     return Layer("activation", params, weights)
 
 

@@ -16,10 +16,12 @@ def from_torch(module, example_input=None, **options) -> Model:
 
 
 def from_file(path, **options) -> Model:
-    """Return the IR of a model file: .tinyrt, Neural Amp Modeler .nam, RTNeural or CoreAudioML JSON, or a
+    """Return the IR of a model file: .tinyrt, Neural Amp Modeler .nam, RTNeural or CoreAudioML JSON,
+    SmartGuitarAmp WaveNet JSON, a PyTorch state dict in JSON (RTNeural's ``*_torch.json``), or a
     fitted scikit-learn estimator pickled (.pkl, .pickle, .joblib; only load pickles you trust).
 
-    Options go to the importer of the detected format (for .nam: ``linear_order``).
+    Options go to the importer of the detected format (for .nam: ``linear_order``; for a state dict:
+    ``activations`` and ``dilations``, dicts keyed by module name).
     """
     path = Path(path)
     if not path.is_file():
@@ -41,8 +43,15 @@ def from_file(path, **options) -> Model:
     if "layers" in doc and "in_shape" in doc:
         from .rtneural import from_rtneural
         return from_rtneural(doc, name=path.stem, where=str(path))
+    if "variables" in doc and "residual_channels" in doc:
+        from .smartamp import from_smartamp
+        return from_smartamp(doc, name=path.stem, where=str(path))
+    from .torch_state import from_torch_state, looks_like_state_dict
+    if looks_like_state_dict(doc):
+        return from_torch_state(doc, name=path.stem, where=str(path), **options)
     raise FormatError(f"{path}: is not a model format tinyrt reads (.tinyrt, .nam, RTNeural JSON "
-                      f"with 'in_shape'/'layers', CoreAudioML JSON with 'model_data'/'state_dict', a "
+                      f"with 'in_shape'/'layers', CoreAudioML JSON with 'model_data'/'state_dict', "
+                      f"SmartGuitarAmp WaveNet JSON, a PyTorch state dict as RTNeural's *_torch.json, a "
                       f"scikit-learn .pkl/.joblib).")
 
 

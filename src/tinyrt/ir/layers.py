@@ -65,7 +65,7 @@ from dataclasses import dataclass
 
 ACTIVATIONS = (
     "tanh", "relu", "sigmoid", "softsign", "elu", "prelu",
-    "silu", "gelu", "softmax", "identity",
+    "silu", "gelu", "softmax", "identity", "hardtanh", "hardswish",
 )
 
 
@@ -173,7 +173,10 @@ SPECS: dict[str, LayerSpec] = {
     ),
     "activation": LayerSpec(
         params={"function": Param(str, REQUIRED), "features": Param(int, REQUIRED),
-                "alpha": Param(float, 1.0), "num_parameters": Param(int, 1)},
+                "alpha": Param(float, 1.0), "num_parameters": Param(int, 1),
+                # hardtanh: x clipped to [min_val, max_val], slopes min_slope/max_slope beyond (NAM's LeakyHardtanh)
+                "min_val": Param(float, -1.0), "max_val": Param(float, 1.0),
+                "min_slope": Param(float, 0.0), "max_slope": Param(float, 0.0)},
         weights=lambda p: {"weight": (p["num_parameters"],)} if p["function"] == "prelu" else {},
         in_features=_features,
         out_features=_features,

@@ -120,7 +120,7 @@ class Model:
             kinds = sorted({layer.type for layer in self.layers if layer.inputs or layer.output})
             raise UnsupportedError(f"{self.name}: {what} takes a plain stack of layers, and this model is a graph "
                                    f"(named paths between its {', '.join(kinds)} layers, such as a WaveNet's); "
-                                   f"run it on the reference or C engine.")
+                                   f"run it on the reference, C, torch or ONNX Runtime engine.")
         return self
 
     @property

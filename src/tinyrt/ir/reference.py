@@ -18,8 +18,8 @@ def sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def activate(function: str, x, alpha: float = 1.0, weight=None):
-    """Return ``function`` applied to x (T, features)."""
+def activate(function: str, x, alpha: float = 1.0, weight=None, bounds=(-1.0, 1.0, 0.0, 0.0)):
+    """Return ``function`` applied to x (T, features); bounds = (min_val, max_val, min_slope, max_slope) of hardtanh."""
     if function == "tanh":
         return np.tanh(x)
     if function == "relu":
@@ -41,6 +41,11 @@ def activate(function: str, x, alpha: float = 1.0, weight=None):
         return e / e.sum(axis=-1, keepdims=True)
     if function == "identity":
         return x
+    if function == "hardtanh":
+        lo, hi, lo_slope, hi_slope = bounds
+        return np.where(x < lo, (x - lo) * lo_slope + lo, np.where(x > hi, (x - hi) * hi_slope + hi, x))
+    if function == "hardswish":
+        return x * np.clip(x + 3.0, 0.0, 6.0) / 6.0
     raise ValueError(function)
 
 
@@ -158,12 +163,13 @@ class _Activation:
         p = layer.params
         self.function, self.alpha = p["function"], p["alpha"]
         self.weight = _w(layer, "weight") if p["function"] == "prelu" else None
+        self.bounds = (p["min_val"], p["max_val"], p["min_slope"], p["max_slope"])
 
     def reset(self):
         pass
 
     def process(self, x):
-        return activate(self.function, x, self.alpha, self.weight)
+        return activate(self.function, x, self.alpha, self.weight, self.bounds)
 
 
 class _BatchNorm:

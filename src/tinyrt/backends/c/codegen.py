@@ -383,6 +383,9 @@ class _Writer:
             call = f"trt_prelu({out}, {src}, {a}, {n_a}, {n_in});"
         elif fn == "elu":
             call = f"trt_elu({out}, {src}, {_float(layer.params['alpha'])}, {n_in});"
+        elif fn == "hardtanh":
+            bounds = ", ".join(_float(layer.params[k]) for k in ("min_val", "max_val", "min_slope", "max_slope"))
+            call = f"trt_hardtanh({out}, {src}, {bounds}, {n_in});"
         elif fn in ("tanh", "sigmoid"):
             call = f"trt_{fn}({out}, {src}, {n_in}, {self.act});"
         else:

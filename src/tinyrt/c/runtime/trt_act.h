@@ -130,6 +130,24 @@ TRT_INLINE void trt_prelu(float *y, const float *x, const float *a, int n_a, int
     }
 }
 
+/* hardtanh: x inside [lo, hi]; beyond, slopes lo_slope / hi_slope from the bound (0: clipped). */
+TRT_INLINE void trt_hardtanh(float *y, const float *x, float lo, float hi, float lo_slope, float hi_slope, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        y[i] = x[i] < lo ? (x[i] - lo) * lo_slope + lo : x[i] > hi ? (x[i] - hi) * hi_slope + hi : x[i];
+}
+
+TRT_INLINE void trt_hardswish(float *y, const float *x, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        float r = x[i] + 3.0f;
+        r = r < 0.0f ? 0.0f : r > 6.0f ? 6.0f : r;
+        y[i] = x[i] * r / 6.0f;
+    }
+}
+
 TRT_INLINE void trt_silu(float *y, const float *x, int n)
 {
     int i;
