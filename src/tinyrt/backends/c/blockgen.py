@@ -33,7 +33,6 @@ from .codegen import CCode, _float, _header, array_bytes, locals_bytes, struct_b
 from .trees import c_comment, wrap_call
 
 BLOCK_FRAMES = 64
-TERM_BYTES = 24  # sizeof(trt_blk_term): two pointers (counted as 8 bytes) and two ints
 
 _FUNCTIONS = {"identity": "TRT_BLK_IDENTITY", "tanh": "TRT_BLK_TANH", "sigmoid": "TRT_BLK_SIGMOID",
               "relu": "TRT_BLK_RELU", "softsign": "TRT_BLK_SOFTSIGN", "elu": "TRT_BLK_ELU",
@@ -293,7 +292,7 @@ class _Emitter:
         self.body: list = []
         self.regions: list = []
         self.locals: list = []
-        self.n_terms = 0
+        self.rows = 0
         self.hists: list = []
 
     def const(self, ident: str, values, note: str) -> str:
@@ -333,26 +332,24 @@ class _Emitter:
 
     def _linear(self, op, tag, what):
         c_out = op.out.rows
-        terms = []
-        for j, (w, t, delay) in enumerate(op.terms):
-            n_in = w.shape[0]
-            name = self.const(f"{tag}_w{j}", w, f"{what}: term {j} weight, {n_in} inputs x {c_out} outputs "
-                                                f"(input-major), reading {n_in} rows "
-                                                + (f"{delay} frames back" if delay else "of this chunk"))
+        n_rows = sum(w.shape[0] for w, _, _ in op.terms)
+        parts, gathers, row = [], [], 0
+        for w, t, delay in op.terms:
             x, xs = self.ptr(t, delay)
-            terms.append(f"{{{name}, {x}, {n_in}, {xs}}}")
+            gathers.append(f"    trt_blk_gather(xr{f' + {row}' if row else ''}, {x}, {w.shape[0]}, {xs});")
+            parts.append(f"{w.shape[0]} of {t.rows} channels " + (f"{delay} frames back" if delay else "now"))
+            row += w.shape[0]
+        weight = self.const(f"{tag}_w", np.concatenate([w for w, _, _ in op.terms]),
+                            f"{what}: weight of {n_rows} input rows x {c_out} outputs, input-major; the rows: "
+                            + ", ".join(parts))
         bias = "TRT_NO_BIAS" if op.bias is None else self.const(f"{tag}_b", op.bias, f"{what}: bias ({c_out})")
         addend, a_s = self.ptr(op.addend) if op.addend is not None else ("NULL", "0")
         y, ys = self.ptr(op.out)
         scale, scaled = (_float(op.scale), "1") if op.scale is not None else ("1.0f", "0")
-        self.n_terms += len(terms)
-        self.body.append("{")
-        self.body.append(f"    const trt_blk_term terms[{len(terms)}] = {{")
-        self.body += [f"        {term}," for term in terms[:-1]] + [f"        {terms[-1]}"]
-        self.body.append("    };")
-        self.body.append(f"    trt_blk_linear({y}, {ys}, {bias}, {addend}, {a_s}, terms, {len(terms)}, {c_out}, "
-                         f"{scale}, {scaled}, n);")
-        self.body.append("}")
+        self.rows = max(self.rows, n_rows)
+        self.body += ["{", f"    const float *xr[{n_rows}]; /* the input row of each weight row */", *gathers,
+                      f"    trt_blk_linear({y}, {ys}, {weight}, {bias}, {addend}, {a_s}, xr, {n_rows}, {c_out}, "
+                      f"{scale}, {scaled}, n);", "}"]
 
     def _fast(self) -> str:
         return "TRT_ACT_FAST" if self.fast else "TRT_ACT_PRECISE"
@@ -428,8 +425,8 @@ def generate_block(model: Model, ident: str, activations: str = "precise", frame
     advance = [f"s->blk_p{k} += n;" for k in range(len(hists))]
     reset = [f"s->blk_p{k} = {L};" for k, (_, L, _) in enumerate(hists)]
     chunk_locals = ["const int span = TRT_BLK_SPAN(n);"]
-    stack = locals_bytes(["int t;", "int n;", *chunk_locals]) + TERM_BYTES * max(
-        [len(op.terms) for op in ops] + [0]) + 8 * 3  # the chunk call's three pointer arguments
+    # the chunk's locals, the largest row table, the chunk call's three pointer arguments
+    stack = locals_bytes(["int t;", "int n;", *chunk_locals, f"const float *xr[{e.rows}];"]) + 8 * 3
     sizes = (array_bytes("\n".join(e.consts)), struct_bytes(state or ["char unused;"]), stack)
     return CCode(ident, _header(model, ident, state or ["char unused; /* the model keeps no state */"], sizes),
                  _source(ident, model, e, frames, rewind, advance, reset, chunk_locals, bool(state)),

@@ -8,8 +8,9 @@
  * the front (once every many chunks; see blockgen.py for the sizes).
  *
  * The linear kernel (dense, the taps of a convolution, an input mixin, all summed into one output)
- * is a matrix product per term: Y[c][t] += W[i][c] * X[i][t + shift] over a tile of TRT_BCO
- * output rows by TRT_BNV vectors of TRT_BW frames kept in registers. Kernels cover a chunk of n
+ * is one matrix product over the rows of all of them: Y[c][t] += W[i][c] * X_i[t], X_i a row of an
+ * input at its tap's delay (a table of row pointers, trt_blk_gather), over a tile of TRT_BCO output
+ * rows by TRT_BNV vectors of TRT_BW frames kept in registers. Kernels cover a chunk of n
  * frames in whole vectors: the frames after n up to the next multiple of TRT_BW are computed
  * too and never read back as results (every buffer has room for them), so every frame goes
  * through the same instructions whichever call split brought it. The sum per output is bias,
@@ -24,13 +25,12 @@
 
 #include "trt_act.h"
 
-/* One term of a linear kernel: weights w[i * c_out + c] (input i, output c), inputs x[i * stride + t]. */
-typedef struct {
-    const float *w;
-    const float *x;
-    int n_in;
-    int stride;
-} trt_blk_term;
+/* rows[i] = x + i * stride for i < n: the input rows a linear kernel reads (one table per kernel call). */
+TRT_INLINE void trt_blk_gather(const float **rows, const float *x, int n, int stride)
+{
+    int i;
+    for (i = 0; i < n; i++) rows[i] = x + (size_t)i * stride;
+}
 
 /* Function codes of trt_blk_unary (elementwise activations). */
 enum {
@@ -103,29 +103,27 @@ TRT_INLINE trt_bv trt_blk_ld(const float *p)
 }
 
 /* One tile: rows c0 .. c0 + nco of the output, vectors t0 .. t0 + nv * TRT_BW of the chunk. */
-TRT_INLINE void trt_blk_tile(float *restrict y, int ys, const float *restrict bias, const float *addend, int as,
-                             const trt_blk_term *terms, int n_terms, int c_out, float scale, int scaled,
-                             int c0, int nco, int t0, int nv)
+TRT_INLINE void trt_blk_tile(float *restrict y, int ys, const float *restrict w, const float *restrict bias,
+                             const float *addend, int as, const float *const *xr, int n_rows, int c_out, float scale,
+                             int scaled, int c0, int t0, int nco, int nv)
 {
     trt_bv acc[TRT_BCO * TRT_BNV];
-    int c, v, k, i;
-    for (c = 0; c < TRT_BCO; c++) { /* all of them: compilers cannot always prove c < nco */
-        const float b = bias && c < nco ? bias[c0 + c] : 0.0f;
-        for (v = 0; v < TRT_BNV; v++) acc[c * TRT_BNV + v] = (trt_bv){0} + b;
+    int c, v, i = 0;
+    for (c = 0; c < nco; c++) {
+        const float b = bias ? bias[c0 + c] : 0.0f;
+        for (v = 0; v < nv; v++) acc[c * TRT_BNV + v] = (trt_bv){0} + b;
     }
-    for (k = 0; k < n_terms; k++) {
-        const float *restrict w = terms[k].w + c0;
-        const float *restrict x = terms[k].x + t0;
-        const int n_in = terms[k].n_in, xs = terms[k].stride;
-        for (i = 0; i < n_in; i++) {
-            trt_bv xv[TRT_BNV];
-            for (v = 0; v < nv; v++) xv[v] = trt_blk_ld(x + (size_t)i * xs + v * TRT_BW);
-            for (c = 0; c < nco; c++) {
-                const float wc = w[(size_t)i * c_out + c];
-                for (v = 0; v < nv; v++) acc[c * TRT_BNV + v] += xv[v] * wc;
-            }
+    w += c0;
+    do { /* one loop over every input row of every term: the accumulators stay in registers */
+        const float *restrict x = xr[i] + t0;
+        trt_bv xv[TRT_BNV];
+        for (v = 0; v < nv; v++) xv[v] = trt_blk_ld(x + v * TRT_BW);
+        for (c = 0; c < nco; c++) {
+            const float wc = w[c];
+            for (v = 0; v < nv; v++) acc[c * TRT_BNV + v] += xv[v] * wc;
         }
-    }
+        w += c_out;
+    } while (++i < n_rows);
     for (c = 0; c < nco; c++) {
         for (v = 0; v < nv; v++) {
             trt_bv r = acc[c * TRT_BNV + v];
@@ -136,43 +134,88 @@ TRT_INLINE void trt_blk_tile(float *restrict y, int ys, const float *restrict bi
     }
 }
 
-/* Tiles over all rows for frames t0 .. n (whole tiles, then single vectors). */
-TRT_INLINE void trt_blk_rows(float *restrict y, int ys, const float *restrict bias, const float *addend, int as,
-                             const trt_blk_term *terms, int n_terms, int c_out, float scale, int scaled,
-                             int c0, int nco, int n)
+/* The tile specialised for nco rows and nv vectors, compiled once and shared by every layer: a call per
+ * tile costs little beside its products, and inlining every layer's tiles only made the code long. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TRT_BLK_SHARED static __attribute__((noinline, unused))
+#else
+#define TRT_BLK_SHARED static
+#endif
+#define TRT_BLK_TILE(nco, nv)                                                                                  \
+    TRT_BLK_SHARED void trt_blk_tile_##nco##_##nv(float *restrict y, int ys, const float *restrict w,         \
+                                                  const float *restrict bias, const float *addend, int as,     \
+                                                  const float *const *xr, int n_rows, int c_out, float scale,  \
+                                                  int scaled, int c0, int t0)                                  \
+    {                                                                                                          \
+        trt_blk_tile(y, ys, w, bias, addend, as, xr, n_rows, c_out, scale, scaled, c0, t0, nco, nv);          \
+    }
+TRT_BLK_TILE(1, 1)
+TRT_BLK_TILE(2, 1)
+TRT_BLK_TILE(3, 1)
+TRT_BLK_TILE(4, 1)
+TRT_BLK_TILE(1, TRT_BNV)
+TRT_BLK_TILE(2, TRT_BNV)
+TRT_BLK_TILE(3, TRT_BNV)
+TRT_BLK_TILE(4, TRT_BNV)
+#if TRT_BCO > 4
+TRT_BLK_TILE(5, 1)
+TRT_BLK_TILE(6, 1)
+TRT_BLK_TILE(5, TRT_BNV)
+TRT_BLK_TILE(6, TRT_BNV)
+#endif
+#if TRT_BCO > 6
+#error "trt_block.h specialises tiles of up to 6 rows"
+#endif
+
+typedef void (*trt_blk_tile_fn)(float *restrict, int, const float *restrict, const float *restrict, const float *,
+                                int, const float *const *, int, int, float, int, int, int);
+
+/* Tiles over output rows c0 .. c0 + nco for frames 0 .. n: whole tiles of TRT_BNV vectors, then single vectors. */
+TRT_INLINE void trt_blk_rows(float *y, int ys, const float *w, const float *bias, const float *addend, int as,
+                             const float *const *xr, int n_rows, int c_out, float scale, int scaled, int c0, int nco,
+                             int n)
 {
+    static const trt_blk_tile_fn whole[] = {
+        trt_blk_tile_1_TRT_BNV, trt_blk_tile_2_TRT_BNV, trt_blk_tile_3_TRT_BNV, trt_blk_tile_4_TRT_BNV,
+#if TRT_BCO > 4
+        trt_blk_tile_5_TRT_BNV, trt_blk_tile_6_TRT_BNV,
+#endif
+    };
+    static const trt_blk_tile_fn single[] = {
+        trt_blk_tile_1_1, trt_blk_tile_2_1, trt_blk_tile_3_1, trt_blk_tile_4_1,
+#if TRT_BCO > 4
+        trt_blk_tile_5_1, trt_blk_tile_6_1,
+#endif
+    };
     int t0 = 0;
     for (; t0 + TRT_BNV * TRT_BW <= n; t0 += TRT_BNV * TRT_BW)
-        trt_blk_tile(y, ys, bias, addend, as, terms, n_terms, c_out, scale, scaled, c0, nco, t0, TRT_BNV);
-    for (; t0 < n; t0 += TRT_BW)
-        trt_blk_tile(y, ys, bias, addend, as, terms, n_terms, c_out, scale, scaled, c0, nco, t0, 1);
+        whole[nco - 1](y, ys, w, bias, addend, as, xr, n_rows, c_out, scale, scaled, c0, t0);
+    for (; t0 < n; t0 += TRT_BW) single[nco - 1](y, ys, w, bias, addend, as, xr, n_rows, c_out, scale, scaled, c0, t0);
 }
 
-/* Y (c_out rows) = (bias + sum over terms of W X + addend) * scale for frames 0 .. n. y must not be
- * any term's input; it may be the addend (each value is read just before it is written). */
-TRT_INLINE void trt_blk_linear(float *y, int ys, const float *restrict bias, const float *addend, int as,
-                               const trt_blk_term *terms, int n_terms, int c_out, float scale, int scaled, int n)
+/* Y (c_out rows, ys apart) = (bias + W X + addend) * scale for frames 0 .. n, W holding n_rows rows of c_out
+ * weights (input row i's weight to output c at w[i * c_out + c]) and xr[i] pointing at input row i. y must not
+ * be an input row; it may be the addend (each value is read just before it is written). */
+TRT_INLINE void trt_blk_linear(float *y, int ys, const float *w, const float *bias, const float *addend, int as,
+                               const float *const *xr, int n_rows, int c_out, float scale, int scaled, int n)
 {
     const int full = c_out - c_out % TRT_BCO;
     int c0;
     for (c0 = 0; c0 < full; c0 += TRT_BCO)
-        trt_blk_rows(y, ys, bias, addend, as, terms, n_terms, c_out, scale, scaled, c0, TRT_BCO, n);
-    if (full < c_out) trt_blk_rows(y, ys, bias, addend, as, terms, n_terms, c_out, scale, scaled, full,
-                                   c_out - full, n);
+        trt_blk_rows(y, ys, w, bias, addend, as, xr, n_rows, c_out, scale, scaled, c0, TRT_BCO, n);
+    if (full < c_out) trt_blk_rows(y, ys, w, bias, addend, as, xr, n_rows, c_out, scale, scaled, full, c_out - full, n);
 }
 
 #else
 
-TRT_INLINE void trt_blk_linear(float *y, int ys, const float *bias, const float *addend, int as,
-                               const trt_blk_term *terms, int n_terms, int c_out, float scale, int scaled, int n)
+TRT_INLINE void trt_blk_linear(float *y, int ys, const float *w, const float *bias, const float *addend, int as,
+                               const float *const *xr, int n_rows, int c_out, float scale, int scaled, int n)
 {
-    int c, t, k, i;
+    int c, t, i;
     for (c = 0; c < c_out; c++) {
         for (t = 0; t < n; t++) {
             float acc = bias ? bias[c] : 0.0f;
-            for (k = 0; k < n_terms; k++)
-                for (i = 0; i < terms[k].n_in; i++)
-                    acc += terms[k].w[(size_t)i * c_out + c] * terms[k].x[(size_t)i * terms[k].stride + t];
+            for (i = 0; i < n_rows; i++) acc += w[(size_t)i * c_out + c] * xr[i][t];
             if (addend) acc += addend[(size_t)c * as + t];
             if (scaled) acc *= scale;
             y[(size_t)c * ys + t] = acc;
