@@ -3,6 +3,7 @@ chunks of frames, held to the float64 reference in odd call splits across many h
 every split, allocation- and lock-free, behind the processor, and cross-built for the boards."""
 import ctypes
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from tinyrt.backends.c.blockgen import BLOCK_FRAMES
 from tinyrt.backends.c.engine import CBackend
 from tinyrt.backends.c.processor import Processor
 from tinyrt.bench import models as R
-from tinyrt.c.build import section_sizes
+from tinyrt.c import runtime_headers
+from tinyrt.c.build import flags_for, section_sizes
 from tinyrt.c.cross import cross_build, emulate
 from tinyrt.deploy.cross import cross_harness
 from tinyrt.errors import UnsupportedError
@@ -195,3 +197,21 @@ def test_a_standard_wavenet_compiles_for_cortex_m7_with_its_sizes():
     assert sizes["bss"] == 0 and sizes["data"] == 0  # the state is the caller's, nothing static but weights
     assert 4 * 16 * 1024 < state < 512_000  # histories (1024 frames x 16 channels at dilation 512) fit in RAM
     assert BLOCK_FRAMES == 64
+
+
+def test_the_activation_loops_over_a_block_vectorise(tmp_path):
+    """tanh in place over a chunk (ungated, -O2) and tanh x sigmoid (gated, native) compile to vector loops."""
+    header = runtime_headers()["trt_block.h"].splitlines()
+    lines = {f"trt_block.h:{i + 1}:" for i, line in enumerate(header)
+             if "yr[t] = trt_blk_f(yr[t], fn" in line or "yr[t] = trt_blk_f(yr[t], fa" in line}
+    assert len(lines) == 2
+    for model, profile in ((_preset("nano"), "portable"), (_gated(), "native")):
+        code = generate(model)
+        for name, text in {**runtime_headers(), **code.files()}.items():
+            (tmp_path / name).write_text(text)
+        proc = subprocess.run(["gcc", *flags_for(profile), "-c", str(tmp_path / f"{code.name}.c"), "-o",
+                               str(tmp_path / "m.o"), "-fopt-info-vec-optimized"], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        vectorised = {line.split("trt_block.h:")[1].split(":")[0] for line in proc.stderr.splitlines()
+                      if "trt_block.h:" in line and "loop vectorized" in line}
+        assert {f"trt_block.h:{n}:" for n in vectorised} & lines, (model.name, profile, proc.stderr[-500:])

@@ -424,7 +424,8 @@ def generate_block(model: Model, ident: str, activations: str = "precise", frame
               f"        s->blk_p{k} = {L};\n    }}" for k, (rows, L, length) in enumerate(hists)]
     advance = [f"s->blk_p{k} += n;" for k in range(len(hists))]
     reset = [f"s->blk_p{k} = {L};" for k, (_, L, _) in enumerate(hists)]
-    chunk_locals = ["const int span = TRT_BLK_SPAN(n);"]
+    chunk_locals = ["const int span = TRT_BLK_SPAN(n); /* frames the elementwise kernels compute: whole vectors */"] \
+        if any("span" in line for line in e.body) else []
     # the chunk's locals, the largest row table, the chunk call's three pointer arguments
     stack = locals_bytes(["int t;", "int n;", *chunk_locals, f"const float *xr[{e.rows}];"]) + 8 * 3
     sizes = (array_bytes("\n".join(e.consts)), struct_bytes(state or ["char unused;"]), stack)
