@@ -93,6 +93,15 @@ def test_fast_activations_stay_close_and_the_frame_engine_stays_available(signal
     assert np.abs(out - truth).max() <= 1e-5 * np.abs(truth).max()
 
 
+def test_the_plain_c_kernels_and_another_chunk_size_compute_the_same_model(signal):
+    """-DTRT_PLAIN_C (what a target without SIMD compiles) and 16-frame chunks, on the gated model's odd sizes."""
+    model = _gated()
+    truth = model.reference().process(signal)
+    for options in ({"extra_flags": ("-DTRT_PLAIN_C",)}, {"block": 16}):
+        out = H.run(model, signal, seed=9, **options)
+        assert np.abs(out - truth).max() <= 1e-5 * np.abs(truth).max(), options
+
+
 def test_the_unread_last_1x1_is_pruned_and_the_memory_macros_are_true():
     model = _preset("nano")
     code = generate(model)
