@@ -2,14 +2,16 @@
 
 The "standard", "lite", "feather" and "nano" WaveNets of neural-amp-modeler's trainer (random weights),
 2 s of audio at 48 kHz in host blocks of 64 samples. The C engine (native profile: -O3 -march=native)
-is timed from C by tinyrt's harness, with precise and fast activations, and the frame-by-frame
-engine (block=False) for comparison. With ``--nam-core PATH`` (NeuralAmpModelerCore's ``benchmodel``
+is timed from C by tinyrt's harness, with precise and fast activations (and with ``--frame`` the
+frame-by-frame engine, block=False, for comparison). With ``--nam-core PATH`` (NeuralAmpModelerCore's ``benchmodel``
 binary) the same models, written as .nam files, are timed by NAM Core in the same run, interleaved
 with the C engine's runs, with its fast tanh (its default) and with exact tanh (``--no-fast-tanh``)
 when the binary has that switch. Each engine runs ``--reps`` times; the table gives the min and the
-median. ``--cpu N`` pins every run to CPU N with taskset.
+median, and the C engine's time over NAM Core's (the median of the ratios within each rep, which
+cancels most of the load of a shared machine, and the ratios of minimums and medians). ``--cpu N``
+pins every run to CPU N with taskset.
 
-    python benchmarks/wavenet.py --out bench-out [--nam-core PATH/benchmodel] [--cpu 1] [--reps 7]
+    python benchmarks/wavenet.py --out bench-out [--nam-core PATH/benchmodel] [--cpu 1] [--reps 7] [--frame]
 """
 from __future__ import annotations
 
@@ -32,8 +34,8 @@ from tinyrt.frontends.wavenet import preset_arrays, wavenet_model
 RATE = 48000
 BLOCK = 64
 FRAMES = (RATE // BLOCK) * 2 * BLOCK  # what NAM Core's benchmodel processes: 1500 buffers of 64 samples
-C_VARIANTS = {"c": {"activations": "precise"}, "c-fast": {"activations": "fast"},
-              "c-frame": {"activations": "precise", "block": False}}
+C_VARIANTS = {"c": {"activations": "precise"}, "c-fast": {"activations": "fast"}}
+FRAME_VARIANT = {"c-frame": {"activations": "precise", "block": False}}  # with --frame
 PRESETS = ("standard", "lite", "feather", "nano")
 
 
@@ -113,6 +115,7 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--cpu", type=int, default=None, help="pin every run to this CPU (taskset)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--frame", action="store_true", help="also time the frame-by-frame C engine (slow)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +126,7 @@ def main(argv=None) -> int:
     for preset in presets:
         arrays, scale = preset_arrays(preset, np.random.default_rng(args.seed))
         model = wavenet_model(arrays, scale, name=f"wavenet_{preset}", sample_rate=RATE)
-        for engine, options in C_VARIANTS.items():
+        for engine, options in {**C_VARIANTS, **(FRAME_VARIANT if args.frame else {})}.items():
             exe = harness.harness(model, profile="native", **options)
             jobs.append((preset, engine, lambda exe=exe: time_c(exe, args.cpu)))
         if args.nam_core:
@@ -154,18 +157,24 @@ def main(argv=None) -> int:
         cells = [by.get((preset, e)) for e in engines]
         print(f"{preset:10s}" + "".join(f"{c['ns_per_sample_min']:10.1f} / {c['ns_per_sample_median']:7.1f}   "
                                         if c else f"{'-':>22s}" for c in cells))
+    ratios = {}
     if args.nam_core:
         for preset in presets:
-            ours, theirs = by.get((preset, "c")), by.get((preset, "nam-core"))
-            print(f"{preset}: C engine (precise) / NAM Core (fast tanh), medians: "
-                  f"{ours['ns_per_sample_median'] / theirs['ns_per_sample_median']:.2f}")
+            ours, theirs = runs[(preset, "c")], runs[(preset, "nam-core")]
+            # each rep times both engines a few seconds apart: the ratio within a rep cancels most of the
+            # load other programs put on a shared machine
+            paired = statistics.median(a / b for a, b in zip(ours, theirs))
+            ratios[preset] = {"paired_median": paired, "of_minimums": min(ours) / min(theirs),
+                              "of_medians": statistics.median(ours) / statistics.median(theirs)}
+            print(f"{preset}: C engine (precise) / NAM Core (fast tanh): {paired:.2f} (median of per-run ratios), "
+                  f"{ratios[preset]['of_minimums']:.2f} (of minimums), {ratios[preset]['of_medians']:.2f} (of medians)")
         if any(v is not None for v in checks.values()):
             print("the .nam files in neural-amp-modeler vs tinyrt's reference, max abs: "
                   + ", ".join(f"{p} {v:.2g}" for p, v in checks.items() if v is not None))
     report = {"benchmark": "wavenet", "rate": RATE, "block": BLOCK, "frames": FRAMES, "reps": args.reps,
               "cpu": args.cpu, "machine": platform.machine(), "processor": platform.processor(),
               "compiler": compiler_version(compiler()), "c_flags": flags_for("native"),
-              "nam_core": args.nam_core, "nam_file_check_max_abs": checks, "rows": rows}
+              "nam_core": args.nam_core, "nam_file_check_max_abs": checks, "c_over_nam_core": ratios, "rows": rows}
     (out / "wavenet.json").write_text(json.dumps(report, indent=2))
     print(f"wrote {out / 'wavenet.json'}")
     return 0

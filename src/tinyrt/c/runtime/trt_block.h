@@ -44,23 +44,30 @@ enum {
 #endif
 
 #ifdef TRT_BLK_VECTOR
-/* TRT_BW floats per vector; a tile of TRT_BCO output rows by TRT_BNV vectors of accumulators. */
+/* TRT_BW floats per vector; a tile of TRT_BCO output rows by TRT_BNV vectors of accumulators (both can be
+ * set with -D for tuning: TRT_BCO <= 6). */
 #if defined(__AVX512F__)
 #define TRT_BW 16
-#define TRT_BCO 6
-#define TRT_BNV 4
+#define TRT_BCO_DEFAULT 6
+#define TRT_BNV_DEFAULT 4
 #elif defined(__AVX__)
 #define TRT_BW 8
-#define TRT_BCO 4
-#define TRT_BNV 2
+#define TRT_BCO_DEFAULT 4
+#define TRT_BNV_DEFAULT 2
 #elif defined(__aarch64__)
 #define TRT_BW 4
-#define TRT_BCO 4
-#define TRT_BNV 4
+#define TRT_BCO_DEFAULT 4
+#define TRT_BNV_DEFAULT 4
 #else
 #define TRT_BW 4
-#define TRT_BCO 4
-#define TRT_BNV 2
+#define TRT_BCO_DEFAULT 4
+#define TRT_BNV_DEFAULT 2
+#endif
+#ifndef TRT_BCO
+#define TRT_BCO TRT_BCO_DEFAULT
+#endif
+#ifndef TRT_BNV
+#define TRT_BNV TRT_BNV_DEFAULT
 #endif
 typedef float trt_bv __attribute__((vector_size(4 * TRT_BW)));
 #else
@@ -102,6 +109,16 @@ TRT_INLINE trt_bv trt_blk_ld(const float *p)
     return v;
 }
 
+/* Unroll the loops over a tile's rows and vectors before the compiler decides where the accumulators live:
+ * then every accumulator is a register for the whole tile (not stored and reloaded around the product). */
+#if defined(__clang__)
+#define TRT_UNROLL _Pragma("unroll 8")
+#elif defined(__GNUC__) && __GNUC__ >= 8
+#define TRT_UNROLL _Pragma("GCC unroll 8")
+#else
+#define TRT_UNROLL
+#endif
+
 /* One tile: rows c0 .. c0 + nco of the output, vectors t0 .. t0 + nv * TRT_BW of the chunk. */
 TRT_INLINE void trt_blk_tile(float *restrict y, int ys, const float *restrict w, const float *restrict bias,
                              const float *addend, int as, const float *const *xr, int n_rows, int c_out, float scale,
@@ -109,23 +126,23 @@ TRT_INLINE void trt_blk_tile(float *restrict y, int ys, const float *restrict w,
 {
     trt_bv acc[TRT_BCO * TRT_BNV];
     int c, v, i = 0;
-    for (c = 0; c < nco; c++) {
+    TRT_UNROLL for (c = 0; c < nco; c++) {
         const float b = bias ? bias[c0 + c] : 0.0f;
-        for (v = 0; v < nv; v++) acc[c * TRT_BNV + v] = (trt_bv){0} + b;
+        TRT_UNROLL for (v = 0; v < nv; v++) acc[c * TRT_BNV + v] = (trt_bv){0} + b;
     }
     w += c0;
     do { /* one loop over every input row of every term: the accumulators stay in registers */
         const float *restrict x = xr[i] + t0;
         trt_bv xv[TRT_BNV];
-        for (v = 0; v < nv; v++) xv[v] = trt_blk_ld(x + v * TRT_BW);
-        for (c = 0; c < nco; c++) {
+        TRT_UNROLL for (v = 0; v < nv; v++) xv[v] = trt_blk_ld(x + v * TRT_BW);
+        TRT_UNROLL for (c = 0; c < nco; c++) {
             const float wc = w[c];
-            for (v = 0; v < nv; v++) acc[c * TRT_BNV + v] += xv[v] * wc;
+            TRT_UNROLL for (v = 0; v < nv; v++) acc[c * TRT_BNV + v] += xv[v] * wc;
         }
         w += c_out;
     } while (++i < n_rows);
-    for (c = 0; c < nco; c++) {
-        for (v = 0; v < nv; v++) {
+    TRT_UNROLL for (c = 0; c < nco; c++) {
+        TRT_UNROLL for (v = 0; v < nv; v++) {
             trt_bv r = acc[c * TRT_BNV + v];
             if (addend) r += trt_blk_ld(addend + (size_t)(c0 + c) * as + t0 + v * TRT_BW);
             if (scaled) r *= scale;
@@ -159,8 +176,10 @@ TRT_BLK_TILE(3, TRT_BNV)
 TRT_BLK_TILE(4, TRT_BNV)
 #if TRT_BCO > 4
 TRT_BLK_TILE(5, 1)
-TRT_BLK_TILE(6, 1)
 TRT_BLK_TILE(5, TRT_BNV)
+#endif
+#if TRT_BCO > 5
+TRT_BLK_TILE(6, 1)
 TRT_BLK_TILE(6, TRT_BNV)
 #endif
 #if TRT_BCO > 6
@@ -178,13 +197,19 @@ TRT_INLINE void trt_blk_rows(float *y, int ys, const float *w, const float *bias
     static const trt_blk_tile_fn whole[] = {
         trt_blk_tile_1_TRT_BNV, trt_blk_tile_2_TRT_BNV, trt_blk_tile_3_TRT_BNV, trt_blk_tile_4_TRT_BNV,
 #if TRT_BCO > 4
-        trt_blk_tile_5_TRT_BNV, trt_blk_tile_6_TRT_BNV,
+        trt_blk_tile_5_TRT_BNV,
+#endif
+#if TRT_BCO > 5
+        trt_blk_tile_6_TRT_BNV,
 #endif
     };
     static const trt_blk_tile_fn single[] = {
         trt_blk_tile_1_1, trt_blk_tile_2_1, trt_blk_tile_3_1, trt_blk_tile_4_1,
 #if TRT_BCO > 4
-        trt_blk_tile_5_1, trt_blk_tile_6_1,
+        trt_blk_tile_5_1,
+#endif
+#if TRT_BCO > 5
+        trt_blk_tile_6_1,
 #endif
     };
     int t0 = 0;
