@@ -14,8 +14,9 @@
  * frames in whole vectors: the frames after n up to the next multiple of TRT_BW are computed
  * too and never read back as results (every buffer has room for them), so every frame goes
  * through the same instructions whichever call split brought it. The sum per output is bias,
- * then each term's inputs in order, then the addend (a residual stream), then the scale:
- * the order the frame-by-frame engine uses.
+ * then every input row in order, then the addend (a residual stream), then the scale: the
+ * frame-by-frame engine's order, except that an input mixin joins its convolution's sum instead
+ * of being added to it afterwards.
  *
  * Defining TRT_PLAIN_C (or a compiler without GCC vector extensions, or a target without SIMD)
  * selects plain scalar loops with TRT_BW = 1.
