@@ -471,14 +471,24 @@ def _zeros(n: int, padded) -> str:
 
 
 def generate(model: Model, name: str | None = None, activations: str = "precise",
-             weights: str = "float32") -> CCode:
-    """Return the C99 header and source implementing the model."""
+             weights: str = "float32", block=None) -> CCode:
+    """Return the C99 header and source implementing the model.
+
+    ``block``: None runs a graph the block engine can run in chunks of 64 frames (blockgen.py) and
+    everything else frame by frame; True (or a chunk size in frames) asks for the block engine, False
+    for the frame engine.
+    """
     if activations not in ACTIVATION_OPTIONS:
         raise UnsupportedError(f"activations must be one of {', '.join(ACTIVATION_OPTIONS)}, got {activations!r}.")
     if weights not in WEIGHT_OPTIONS:
         raise UnsupportedError(f"weights must be one of {', '.join(WEIGHT_OPTIONS)}, got {weights!r}.")
     model.validate()
     ident = c_identifier(name or model.name)
+    if block is not False:
+        from .blockgen import block_engine  # blockgen builds on this module's helpers
+        code = block_engine(model, ident, activations, weights, block)
+        if code is not None:
+            return code
     w = _Writer(activations, weights)
     src, n_in, last = "x", model.input_size, len(model.layers) - 1
     named = {INPUT: "x"}  # graph tensors: name -> the C array holding this frame's values
