@@ -41,6 +41,7 @@ bench: install $(BENCH_VENV)/.installed
 	$(PY) benchmarks/grid_executors.py --out bench-out
 	$(PY) benchmarks/conditioned.py --out bench-out
 	$(PY) benchmarks/classify.py --out bench-out | tee bench-out/classify.txt
+	$(PY) benchmarks/wavenet.py --out bench-out --cpu 1 $(if $(NAM_CORE),--nam-core $(NAM_CORE))
 	$(PY) benchmarks/report.py --out bench-out
 
 install: system-deps $(STAMP)
