@@ -14,6 +14,8 @@ on ``guitar_track`` (peak 0.85) and stay below full scale.
 - fuzz (Fuzz-Face-like): a biased transistor pair clips the two half-waves differently (a soft knee
   on one side, an early hard one on the other), which also shifts the DC level; the output
   capacitor removes it (a 25 Hz high-pass) and a gentle 5 kHz low-pass follows.
+
+``TEST_EFFECTS`` adds ``bright``, a hard clipper with no tone filter, for alignment tests and benchmarks.
 """
 from __future__ import annotations
 
@@ -76,7 +78,19 @@ def fuzz(audio, sample_rate) -> np.ndarray:
     return (0.47 * y).astype(np.float32)
 
 
+def bright_distortion(audio, sample_rate) -> np.ndarray:
+    """Return audio through a bright hard clipper (100 Hz high-pass, gain 30, clip at +-1, no tone filter) as float32.
+
+    A test and benchmark pedal, not one of the demo's: with no low-pass after the clipper its output
+    has the sharpest edges, so a one-sample misalignment costs it the most.
+    """
+    x = _checked(audio, sample_rate)
+    driven = 30.0 * signal.sosfilt(_first_order("highpass", 100.0, sample_rate), x)
+    return (0.5 * np.clip(driven, -1.0, 1.0)).astype(np.float32)
+
+
 EFFECTS = {"overdrive": overdrive, "distortion": distortion, "fuzz": fuzz}
+TEST_EFFECTS = {**EFFECTS, "bright": bright_distortion}     # the built-in pedals and the bright hard clipper
 
 
 def apply_effect(name: str, audio, sample_rate) -> np.ndarray:
