@@ -156,7 +156,8 @@ def test_eval_reuses_the_stored_latency_and_says_so(rig, capsys, tmp_path):
     alignment = json.loads((tmp_path / "m.json").read_text())["alignment"]
     assert alignment["latency"] == 31 and set(alignment["esr_by_lag"]) == {"29", "30", "31", "32", "33"}
 
-    assert main(["eval", str(result.model_path), "--clean", str(paths["clean"]), "--target", str(paths["trimmed"])]) == 0
+    assert main(["eval", str(result.model_path), "--clean", str(paths["clean"]),
+                 "--target", str(paths["trimmed"])]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("latency applied: "), out          # this barely trained model's lowest ESR decides
     assert "around 0 samples detected on this pair (correlation" in out.splitlines()[0]
