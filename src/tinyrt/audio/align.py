@@ -222,12 +222,14 @@ def refine_latency(clean, processed, sample_rate: float, coarse: int, radius: in
     Early lags give the fit lookahead, which helps a little (the residual creeps up by a few percent
     per sample as the lag grows); the first lag past the true latency loses the direct path, and the
     residual jumps (by 18 % to 400 % on the built-in pedals and a hard clipper). The latency is the
-    first lag of the window after which the residual grows by more than _REFINE_JUMP; None if none does.
+    first lag of the window after which the residual grows by more than _REFINE_JUMP (and by more than
+    5 % of its whole rise over the window, so a near-perfect fit's noise floor is no jump); None if none does.
     """
     lags = np.arange(coarse - radius, coarse + radius + 2)
     errors = causal_fit_errors(clean, processed, lags, sample_rate=sample_rate)
     table = {int(k): float(e) for k, e in zip(lags, errors)}
-    jumps = np.flatnonzero(errors[1:] > errors[:-1] * (1.0 + _REFINE_JUMP))
+    rise = np.diff(errors)                  # a jump: relative to the residual, and not lost in the fit's noise floor
+    jumps = np.flatnonzero((rise > _REFINE_JUMP * errors[:-1]) & (rise > 0.05 * (errors.max() - errors.min())))
     return (int(lags[jumps[0]]) if jumps.size else None), table
 
 
