@@ -13,13 +13,23 @@ import time
 
 import numpy as np
 
-from .runner import host_frames
+from ..errors import InputError
 from .stats import budget_ns, classify, mean_ci
 
 # shown loads are rounded up to one of these percentages ("uses under 5 % of the budget"): a coarse,
 # stateless scale, so the same cost reads the same from run to run
 LADDER = (1, 2, 3, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 125, 150, 200, 300, 500, 1000)
 
+
+
+def host_frames(model, block: int) -> int:
+    """Return how many model frames one host block of `block` samples holds (refusing a partial frame)."""
+    if block < 1:
+        raise InputError(f"the host block must be at least 1 sample, got {block}.")
+    if block % model.block_size:
+        raise InputError(f"a host block of {block} samples is not a whole number of {model.name}'s "
+                         f"{model.block_size}-sample model blocks; use a multiple of {model.block_size}.")
+    return block // model.block_size
 
 def measure_c(model, sample_rate: float, block: int, *, precision: float | None = 0.05, max_seconds: float = 2.0,
               round_seconds: float = 0.05, threshold: float | None = None, exe=None) -> dict:

@@ -15,20 +15,11 @@ from ..backends import ENGINES, backend
 from ..backends.verify import signal_frames
 from ..errors import DependencyError, InputError
 from .accuracy import audio_frames, check_labels, feature_frames, score
+from .cpu import host_frames
 from .memory import MemorySampler
 from .stats import budget_ns, latency_stats
 
 MODES = ("flat", "paced")
-
-
-def host_frames(model, block: int) -> int:
-    """Return how many model frames one host block of `block` samples holds (refusing a partial frame)."""
-    if block < 1:
-        raise InputError(f"the host block must be at least 1 sample, got {block}.")
-    if block % model.block_size:
-        raise InputError(f"a host block of {block} samples is not a whole number of {model.name}'s "
-                         f"{model.block_size}-sample model blocks; use a multiple of {model.block_size}.")
-    return block // model.block_size
 
 
 def run_rate(model, sample_rate: float | None, seconds: float = 1.0) -> float:

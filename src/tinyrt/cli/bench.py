@@ -18,6 +18,11 @@ def cmd_bench(args) -> int:
     given = {"audio": bench_wav(args.input, rate, "input"), "target": bench_wav(args.target, rate, "target"),
              "features": npy(args.features, "features"), "labels": npy(args.labels, "labels")}
     given["audio"] = knob_audio(model, given["audio"], args, rate)
+    if given["audio"] is not None and given["target"] is not None:
+        from ..train.evaluate import align_to_model, parse_latency
+        given["audio"], given["target"], line = align_to_model(model, given["audio"], given["target"],
+                                                               parse_latency(args.latency))
+        print(line)
     result = bench(model, engine_list(args.engines), args.sr, args.block, args.seconds, args.mode,
                    warmup=args.warmup, **given)
     print(table(result))
@@ -151,6 +156,9 @@ def add_parsers(sub) -> None:
                    help="flat: back to back; paced: released at the real period like an audio driver")
     s.add_argument("--input", help="time and score on this WAV file instead of the built-in test signal")
     s.add_argument("--target", help="the processed version of --input: score each engine against it (ESR, MSE)")
+    s.add_argument("--latency", metavar="auto|stored|N",
+                   help="capture latency removed from --target: the model's stored one (the default when it has "
+                        "one), detected on the pair (auto), or N samples")
     s.add_argument("--features", help="a .npy array (frames x inputs) to run instead of audio (classifiers)")
     s.add_argument("--labels", help="a .npy array of one class index per frame: accuracy and F1 per engine")
     s.add_argument("--json", help="also write the results as JSON here")

@@ -27,7 +27,6 @@ def cmd_train(args) -> int:
 
 def cmd_eval(args) -> int:
     """Measure a model on paired audio: ESR, pre-emphasised ESR, MSE and the verdict."""
-    from ..data.pairs import load_pairs
     from ..train import evaluate, load_config
     from ..train.trainer import load_data
     model = load_model(args.model)
@@ -43,9 +42,7 @@ def cmd_eval(args) -> int:
         pairs = dataset.pairs if args.split == "all" else dict(zip(("train", "valid", "test"), splits))[args.split]
         warmup = cfg.train.warmup
     elif args.clean and args.target:
-        pairs = load_pairs({"kind": "fragments", "clean": args.clean, "target": args.target,
-                            "fragment_seconds": args.fragment_seconds}, int(model.sample_rate)).pairs
-        warmup = args.warmup
+        return _eval_recording(args, model)
     else:
         raise InputError("give --data CONFIG.toml, or both --clean and --target WAV files.")
     m = evaluate(model, pairs, engine=engine_list(args.engine)[0], warmup=warmup,
@@ -88,6 +85,30 @@ def cmd_grid(args) -> int:
     print(f"{len(result['rows'])} of {result['trials']} trials on the {result['executor']} executor in "
           f"{result['wall_seconds']:.1f} s; wrote {paths[0]} and {paths[1]}")
     return 1 if result["failed"] else 0
+
+
+def _eval_recording(args, model) -> int:
+    """eval --clean/--target: align the new pair (stored, detected or given latency, searched by the model's ESR)."""
+    import sys
+
+    from ..data.pairs import read_pair
+    from ..train.evaluate import alignment_lines, evaluate_recording, parse_latency
+    choice = parse_latency(args.latency)
+    clean, target, _ = read_pair(args.clean, args.target, int(model.sample_rate))
+    m = evaluate_recording(model, clean, target, engine=engine_list(args.engine)[0], latency=choice,
+                           fragment_seconds=args.fragment_seconds, warmup=args.warmup,
+                           labels=(str(args.clean), str(args.target)))
+    applied, by_lag, warnings = alignment_lines(m["alignment"])
+    print(applied)
+    print(by_lag)
+    for line in warnings:
+        print(f"tinyrt: warning: {line}.", file=sys.stderr)
+    seconds = m["seconds_samples"] / model.sample_rate
+    print(f"{model.name} on {m['pairs']} pairs ({seconds:.1f} s, engine {m['engine']}): "
+          f"ESR {m['esr']:.4f}, pre-emphasised ESR {m['esr_pre_emphasis']:.4f}, MSE {m['mse']:.3e}: {m['verdict']}")
+    if args.json:
+        write_json(args.json, m)
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -139,6 +160,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--warmup", type=non_negative_int, default=1000,
                    help="samples left out at the start of each fragment")
     s.add_argument("--engine", default="c")
+    s.add_argument("--latency", metavar="auto|stored|N",
+                   help="capture latency of --clean/--target: the model's stored one (stored), re-detected and "
+                        "chosen by the model's ESR (auto), or N samples; default: stored when the pair's detected "
+                        "latency is within 2 samples of it, else auto")
     s.add_argument("--json", help="also write the metrics as JSON here")
     add_knob_arguments(s, channels=False)
     s.set_defaults(func=cmd_eval)

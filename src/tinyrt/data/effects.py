@@ -20,6 +20,8 @@ default (which reproduces the fixed pedals above bit for bit). ``drive`` scales 
 stage's gain by 4 ** (2 drive - 1), a quarter to four times (-12 to +12 dB); ``tone`` moves the
 final low-pass corner by 2 ** (3 (tone - 0.5)), from 0.35 to 2.8 times its frequency. ``KNOBS``
 lists them for the trainer (name, min, max, default).
+
+``TEST_EFFECTS`` adds ``bright``, a hard clipper with no tone filter, for alignment tests and benchmarks.
 """
 from __future__ import annotations
 
@@ -106,7 +108,19 @@ def fuzz(audio, sample_rate, *, drive=0.5, tone=0.5) -> np.ndarray:
     return (0.47 * y).astype(np.float32)
 
 
+def bright_distortion(audio, sample_rate) -> np.ndarray:
+    """Return audio through a bright hard clipper (100 Hz high-pass, gain 30, clip at +-1, no tone filter) as float32.
+
+    A test and benchmark pedal, not one of the demo's: with no low-pass after the clipper its output
+    has the sharpest edges, so a one-sample misalignment costs it the most.
+    """
+    x = _checked(audio, sample_rate)
+    driven = 30.0 * signal.sosfilt(_first_order("highpass", 100.0, sample_rate), x)
+    return (0.5 * np.clip(driven, -1.0, 1.0)).astype(np.float32)
+
+
 EFFECTS = {"overdrive": overdrive, "distortion": distortion, "fuzz": fuzz}
+TEST_EFFECTS = {**EFFECTS, "bright": bright_distortion}     # the built-in pedals and the bright hard clipper
 
 
 def apply_effect(name: str, audio, sample_rate, **knobs) -> np.ndarray:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio.align import align as align_audio
+from ..audio.align import capture_latency
 from ..audio.io import read_wav
 from ..audio.resample import resample, to_mono
 from ..errors import InputError
@@ -55,6 +56,8 @@ class PairCheck:
     clipped_fraction: float  # fraction of target samples in full-scale runs
     clean_peak_db: float
     target_peak_db: float
+    latency_method: str = "given"     # how the latency was found: blips, correlation, given (or none: not aligned)
+    latency_confidence: float = float("nan")
 
 
 def _db(value: float) -> float:
@@ -116,9 +119,32 @@ def read_pair(clean_path, target_path, sample_rate: int) -> tuple:
 def align_pair(name: str, clean, target, sample_rate: int, labels: tuple, align: bool = True,
                max_latency: float = 0.1, latency: int | None = None) -> tuple:
     """Return (clean, target, PairCheck): the pair aligned (latency measured unless given; none if not align)."""
+    labels = tuple(map(str, labels))
+    method, confidence = ("given", float("nan")) if align else ("none", float("nan"))
+    if align and latency is None:
+        found = capture_latency(clean, target, sample_rate, max_latency, labels=labels)
+        latency, method, confidence = found.samples, found.method, found.confidence
     clean, target, latency = align_audio(clean, target, sample_rate, latency=latency if align else 0,
-                                         max_latency=max_latency, labels=tuple(map(str, labels)))
-    return clean, target, measure(name, clean, target, latency, sample_rate)
+                                         max_latency=max_latency, labels=labels)
+    check = measure(name, clean, target, latency, sample_rate)
+    check.latency_method, check.latency_confidence = method, float(confidence)
+    return clean, target, check
+
+
+def capture_metadata(checks, sample_rate: int) -> dict | None:
+    """Return the capture latency a dataset's checks agree on, as a model's metadata["capture"], or None.
+
+    One latency for every source (a track, or notes given one common latency): {"latency", "method",
+    "confidence", "sample_rate"}; None when the sources were not aligned or their latencies differ.
+    """
+    latencies = {c.latency for c in checks}
+    methods = [c.latency_method for c in checks]
+    if len(latencies) != 1 or "none" in methods:
+        return None
+    confidence = [c.latency_confidence for c in checks if np.isfinite(c.latency_confidence)]
+    method = max(set(methods), key=methods.count)
+    return {"latency": int(latencies.pop()), "method": method,
+            "confidence": round(float(min(confidence)), 3) if confidence else None, "sample_rate": float(sample_rate)}
 
 
 def common_latency(latencies) -> int | None:
@@ -147,6 +173,11 @@ class Dataset:
     def seconds(self) -> float:
         """Return the total duration of the pairs in seconds."""
         return sum(len(p.clean) for p in self.pairs) / self.sample_rate
+
+    @property
+    def capture(self) -> dict | None:
+        """Return the capture latency every source shares, as stored in a trained model (see capture_metadata)."""
+        return capture_metadata(self.checks, self.sample_rate) if self.checks else None
 
     def groups(self) -> list:
         """Return the split groups in order of first appearance."""
@@ -189,7 +220,8 @@ class Dataset:
             found = (f"{lat[0]} samples ({lat[0] * ms:.2f} ms)" if lat.min() == lat.max() else
                      f"{lat.min()}..{lat.max()} samples (median {int(np.median(lat))}, {np.median(lat) * ms:.2f} ms)")
             gain = np.array([c.gain_db for c in self.checks])
-            lines.append(f"latency found and removed: {found}")
+            methods = ", ".join(dict.fromkeys(c.latency_method for c in self.checks))
+            lines.append(f"latency found and removed: {found} ({methods})")
             lines.append(f"gain (target/clean RMS): {np.median(gain):+.1f} dB"
                          + (f" ({gain.min():+.1f}..{gain.max():+.1f})" if len(gain) > 1 else ""))
             lines.append(f"target DC offset: up to {max(abs(c.dc_offset) for c in self.checks):.2g}; "
@@ -216,7 +248,7 @@ def _wav_files(folder: Path) -> dict:
 
 
 def paired_notes(root, effect: str, clean: str = "Clean", sample_rate: int = 48000, align: bool = True,
-                 max_latency: float = 0.1) -> Dataset:
+                 max_latency: float = 0.1, latency: int | None = None) -> Dataset:
     """Return the Dataset of note files under <root>/<effect>/ paired by relative path with <root>/<clean>/."""
     root = Path(root)
     if not root.is_dir():
@@ -244,14 +276,19 @@ def paired_notes(root, effect: str, clean: str = "Clean", sample_rate: int = 480
     paths = [(clean_files[k], effect_files[k]) for k in common]
     names = [t.relative_to(effect_dir).as_posix() for _, t in paths]
     raw = [read_pair(c, t, sample_rate) for c, t in paths]
-    done = [align_pair(n, c, t, sample_rate, p, align, max_latency) for n, (c, t, _), p in zip(names, raw, paths)]
+    done = [align_pair(n, c, t, sample_rate, p, align, max_latency, latency)
+            for n, (c, t, _), p in zip(names, raw, paths)]
     measured = [check.latency for *_, check in done]
-    shared = common_latency(measured) if align else None
+    shared = common_latency(measured) if align and latency is None else None
     if shared is not None and set(measured) != {shared}:
         notes.append(f"one latency removed from every note: {shared} samples (per-note measurements "
                      f"{min(measured)}..{max(measured)})")
+        first = done
         done = [align_pair(n, c, t, sample_rate, p, True, max_latency, shared)
                 for n, (c, t, _), p in zip(names, raw, paths)]
+        for (*_, check), (*_, measured_check) in zip(done, first):
+            check.latency_method = f"{measured_check.latency_method} (common of {len(done)} notes)"
+            check.latency_confidence = measured_check.latency_confidence
     pairs = [Pair(check.name, check.name, c, t) for c, t, check in done]
     checks = [check for *_, check in done]
     mixed = sum(channels > 1 for *_, channels in raw)
@@ -261,14 +298,14 @@ def paired_notes(root, effect: str, clean: str = "Clean", sample_rate: int = 480
 
 
 def fragments(clean_path, target_path, seconds: float = 1.0, sample_rate: int = 48000, silence_db: float = -50.0,
-              align: bool = True, regions: int = 10, max_latency: float = 0.1) -> Dataset:
+              align: bool = True, regions: int = 10, max_latency: float = 0.1, latency: int | None = None) -> Dataset:
     """Return the Dataset of equal fragments of one aligned track pair, grouped into contiguous regions."""
     if seconds <= 0 or regions < 1:
         raise InputError(f"fragments need seconds > 0 and regions >= 1, got seconds={seconds!r}, regions={regions!r}.")
     clean_path, target_path = Path(clean_path), Path(target_path)
     clean, target, channels = read_pair(clean_path, target_path, sample_rate)
     clean, target, check = align_pair(target_path.name, clean, target, sample_rate, (clean_path, target_path),
-                                      align, max_latency)
+                                      align, max_latency, latency)
     length = int(round(seconds * sample_rate))
     count = len(clean) // length
     if count == 0:
@@ -294,7 +331,7 @@ def fragments(clean_path, target_path, seconds: float = 1.0, sample_rate: int = 
 
 
 _KINDS = {"notes": {"root", "effect", "clean"}, "fragments": {"clean", "target", "fragment_seconds", "regions"}}
-_COMMON = {"kind", "align", "max_latency", "silence_db", "fragment_seconds"}
+_COMMON = {"kind", "align", "max_latency", "silence_db", "fragment_seconds", "latency"}
 
 
 def load_pairs(spec: dict, sample_rate: int, base=None) -> Dataset:
@@ -314,7 +351,8 @@ def load_pairs(spec: dict, sample_rate: int, base=None) -> Dataset:
         p = Path(value).expanduser()
         return p if p.is_absolute() or base is None else Path(base) / p
 
-    options = {"align": bool(spec.get("align", True)), "max_latency": float(spec.get("max_latency", 0.1))}
+    options = {"align": bool(spec.get("align", True)), "max_latency": float(spec.get("max_latency", 0.1)),
+               "latency": None if spec.get("latency") is None else int(spec["latency"])}
     if kind == "notes":
         if not spec.get("effect"):
             raise InputError("the 'notes' data needs an 'effect' folder name.")

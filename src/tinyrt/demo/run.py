@@ -133,6 +133,7 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
     _log("[4/7] exporting to C, ONNX and TorchScript and proving each engine (reference, trained PyTorch model, "
          "real-time rules)")
     from ..backends import export
+    from ..train.evaluate import stored_capture
     from ..train.trainer import load_data
     rows, passed = [], True
     (out / "exports").mkdir(exist_ok=True)
@@ -141,7 +142,11 @@ def run_demo(out: Path, quick: bool = False, minutes: float | None = None) -> in
         export(model, "c", out / "c" / cfg.name)
         export(model, "onnx", out / "exports" / f"{cfg.name}.onnx")
         export(model, "torch", out / "exports" / f"{cfg.name}.pt")
-        _, _, _, test = load_data(cfg)
+        capture = stored_capture(model)
+        _, _, _, test = load_data(cfg, latency=capture["latency"] if capture else None)
+        _log(f"  {cfg.name}: latency applied to its test audio: " + (
+            f"{capture['latency']} samples, stored in the model ({capture['method']} during training)" if capture
+            else "measured again (the model stores none)"))
         held_out = np.concatenate([p.clean for p in test])[:int((0.5 if quick else 2.0) * RATE)]
         held_out = held_out[:len(held_out) // model.block_size * model.block_size].reshape(-1, model.input_size)
         report = verify(model, ("c", "onnxruntime", "torch"), frames=held_out)

@@ -58,18 +58,28 @@ class LossConfig:
 
 @dataclass
 class TrainConfig:
-    """The training schedule: truncated backprop through time, Adam, plateau LR schedule, early stop."""
+    """The training schedule: truncated backprop through time, Adam, LR schedule, early stop.
+
+    ``lr_schedule`` "budget" decays the LR along a half cosine from learning_rate to lr_min over the
+    time budget (max_minutes), step by step, so every model uses its whole budget whatever its epoch
+    time (a block-16 epoch is ~10x shorter than a block-1 one); "plateau" multiplies it by lr_factor
+    after lr_patience epochs without validation improvement, never below lr_min; "auto" is "budget"
+    when max_minutes is set, else "plateau". Early stop applies to "plateau" only.
+    """
 
     epochs: int = 200
     max_minutes: float = 0.0         # stop after this much training time (0: no limit)
+    budget_clock: str = "wall"       # max_minutes of "wall" clock time, or this process's "cpu" time (shared machines)
     batch_size: int = 16
     segment_seconds: float = 1.0     # training sequences are cut to this length
     tbptt: int = 2048                # samples per truncated-BPTT step (one optimiser step each)
     warmup: int = 1000               # samples run at the start of each sequence without training on them
     learning_rate: float = 5e-3
-    lr_patience: int = 5             # epochs without improvement before the LR is multiplied by lr_factor
+    lr_schedule: str = "auto"        # "budget" (cosine over max_minutes), "plateau", or "auto" (see above)
+    lr_min: float = 1e-5             # the LR never goes below this
+    lr_patience: int = 5             # plateau: epochs without improvement before the LR is multiplied by lr_factor
     lr_factor: float = 0.5
-    early_stop: int = 25             # epochs without validation improvement before training stops
+    early_stop: int = 25             # plateau: epochs without validation improvement before training stops
     threads: int = 1
     grad_clip: float = 1.0
 
@@ -205,6 +215,10 @@ def check(cfg: Config, where: str = "config") -> None:
         (t.segment_seconds * cfg.sample_rate > t.warmup + t.tbptt,
          "[train] segment_seconds must be longer than warmup + tbptt"),
         (t.learning_rate > 0, "[train] learning_rate must be positive"),
+        (t.budget_clock in ("wall", "cpu"), f"[train] budget_clock must be 'wall' or 'cpu', got '{t.budget_clock}'"),
+        (t.lr_schedule in ("auto", "budget", "plateau"),
+         f"[train] lr_schedule must be 'auto', 'budget' or 'plateau', got '{t.lr_schedule}'"),
+        (0 <= t.lr_min <= t.learning_rate, "[train] lr_min must be between 0 and learning_rate"),
         (0 < t.lr_factor < 1, "[train] lr_factor must be between 0 and 1"),
         (t.threads >= 1, "[train] threads must be at least 1"),
         (t.max_minutes >= 0, "[train] max_minutes must be 0 (no limit) or positive"),

@@ -49,11 +49,14 @@ def _torch():
     return torch
 
 
-def load_data(cfg: Config):
-    """Return (dataset, train, valid, test) for the config's [data] table, resampled to its rate."""
+def load_data(cfg: Config, latency: int | None = None):
+    """Return (dataset, train, valid, test) for the config's [data] table, resampled to its rate.
+
+    latency: samples to remove from every target instead of measuring them (a model's stored capture latency).
+    """
     from ..data.pairs import load_pairs
     d = cfg.data
-    spec = {"kind": d.kind, "fragment_seconds": d.fragment_seconds, "silence_db": d.silence_db}
+    spec = {"kind": d.kind, "fragment_seconds": d.fragment_seconds, "silence_db": d.silence_db, "latency": latency}
     spec.update({"clean": d.clean, "target": d.target} if d.kind == "fragments" else
                 {"root": d.root, "effect": d.effect})
     dataset = load_pairs(spec, cfg.sample_rate, base=cfg.base)
@@ -113,13 +116,14 @@ class Trainer:
         self.on_progress = on_progress if on_progress is not None else ProgressBar()
         self.log = log
         self.conditioned = None
+        self.capture = None          # the capture latency the data was aligned with, stored in the model
         if data is None and cfg.data.kind in ("builtin", "captures"):
             from .conditioned import load_conditioned
             self.conditioned = load_conditioned(cfg)
             splits, self.data_summary = self.conditioned.splits(), self.conditioned.summary()
         elif data is None:
             dataset, *splits = load_data(cfg)
-            self.data_summary = dataset.summary()
+            self.data_summary, self.capture = dataset.summary(), dataset.capture
         else:
             splits, self.data_summary = list(data), "pairs given by the caller"
         self.train_pairs, self.valid_pairs, self.test_pairs = splits
@@ -135,7 +139,21 @@ class Trainer:
         self.net = EffectModel(self.cfg.model, n_knobs=len(self.conditioned.params) if self.conditioned else 0)
         self.loss = EffectLoss(self.cfg.loss)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=t.learning_rate)
-        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, factor=t.lr_factor, patience=t.lr_patience)
+        self.sched = torch.optim.lr_scheduler.ReduceLROnPlateau(self.opt, factor=t.lr_factor, patience=t.lr_patience,
+                                                                min_lr=t.lr_min)
+        self.budget_schedule = t.lr_schedule == "budget" or (t.lr_schedule == "auto" and t.max_minutes > 0)
+        self._clock = (0.0, 0.0)     # (started, deadline) of the run, for the budget schedule
+        self._now = time.process_time if t.budget_clock == "cpu" else time.monotonic
+
+    def _budget_lr(self, epoch_fraction: float) -> float:
+        """Return the budget schedule's LR: a half cosine from learning_rate to lr_min over the time or epochs."""
+        t = self.cfg.train
+        started, deadline = self._clock
+        done = epoch_fraction / t.epochs
+        if deadline:
+            done = max(done, (self._now() - started) / (deadline - started))
+        done = min(max(done, 0.0), 1.0)
+        return t.lr_min + 0.5 * (t.learning_rate - t.lr_min) * (1.0 + math.cos(math.pi * done))
 
     def _validate(self) -> float:
         torch, skip = self.torch, self.cfg.train.warmup
@@ -145,7 +163,7 @@ class Trainer:
         with torch.no_grad():
             return float(self.loss(torch.from_numpy(o)[None], torch.from_numpy(t)[None]))
 
-    def _epoch(self, x, y, rng, deadline) -> float:
+    def _epoch(self, x, y, rng, deadline, epoch: int = 1) -> float:
         torch, t, b = self.torch, self.cfg.train, self.cfg.model.block_size
         from .model import detach
         warm = t.warmup // b * b
@@ -167,10 +185,14 @@ class Trainer:
                 loss.backward()
                 if t.grad_clip:
                     torch.nn.utils.clip_grad_norm_(self.net.parameters(), t.grad_clip)
+                if self.budget_schedule:
+                    lr = self._budget_lr(epoch - 1 + start / len(order))
+                    for group in self.opt.param_groups:
+                        group["lr"] = lr
                 self.opt.step()
                 state = detach(state)
                 losses.append(loss.item())
-            if deadline and time.monotonic() > deadline:
+            if deadline and self._now() > deadline:
                 break
         self.net.eval()
         return float(np.mean(losses)) if losses else math.nan
@@ -201,27 +223,29 @@ class Trainer:
             self.log(f"resuming {cfg.name} after epoch {epoch} (best valid {best:.5f} at epoch {best_epoch})")
         else:
             torch.save(self.net.state_dict(), best_path)
-        started = time.monotonic() - spent
+        started = self._now() - spent
         deadline = started + 60 * t.max_minutes if t.max_minutes else 0.0
+        self._clock = (started, deadline)
         reason = "epochs done"
         while epoch < t.epochs:
-            if deadline and time.monotonic() >= deadline:
+            if deadline and self._now() >= deadline:
                 reason = "time budget used"
                 break
-            if stale >= t.early_stop:
+            if stale >= t.early_stop and not self.budget_schedule:
                 reason = f"no validation improvement for {t.early_stop} epochs"
                 break
             epoch += 1
-            train_loss = self._epoch(x, y, rng, deadline)
+            train_loss = self._epoch(x, y, rng, deadline, epoch)
             valid_loss = self._validate()
             lr = self.opt.param_groups[0]["lr"]
-            self.sched.step(valid_loss)
+            if not self.budget_schedule:
+                self.sched.step(valid_loss)
             if valid_loss < best:
                 best, best_epoch, stale = valid_loss, epoch, 0
                 torch.save(self.net.state_dict(), best_path)
             else:
                 stale += 1
-            elapsed = time.monotonic() - started
+            elapsed = self._now() - started
             history.append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss, "lr": lr,
                             "seconds": round(elapsed, 2)})
             torch.save({"config_hash": key, "model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
@@ -229,7 +253,7 @@ class Trainer:
                         "best_epoch": best_epoch, "epoch": epoch, "seconds": elapsed, "stale": stale,
                         "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, ckpt_path)
             self.on_progress(self._event(epoch, elapsed, valid_loss, best, lr, deadline))
-        spent = time.monotonic() - started
+        spent = self._now() - started
         self.on_progress({**self._event(epoch, spent, history[-1]["valid_loss"] if history else math.nan, best,
                                         self.opt.param_groups[0]["lr"], 0), "fraction": 1.0, "eta": 0.0,
                           "done": True})
@@ -245,7 +269,7 @@ class Trainer:
         eta = (t.epochs - epoch) * per_epoch
         fraction = epoch / t.epochs
         if deadline:
-            left = max(deadline - time.monotonic(), 0.0)
+            left = max(deadline - self._now(), 0.0)
             if left < eta:
                 eta, fraction = left, max(fraction, elapsed / (elapsed + left) if elapsed + left else 1.0)
         return {"name": self.cfg.name, "epoch": epoch, "epochs": t.epochs, "fraction": fraction,
@@ -269,6 +293,8 @@ class Trainer:
             model = from_torch(self.net, example, sample_rate=float(cfg.sample_rate), block_size=b, name=cfg.name)
         model.metadata.update({"trained_by": "tinyrt.train", "test_esr": metrics["esr"],
                                "test_esr_pre_emphasis": metrics["esr_pre_emphasis"], "config": cfg.to_dict()})
+        if self.capture is not None:
+            model.metadata["capture"] = dict(self.capture)
         model_path = model.save(self.out / f"{cfg.name}.tinyrt")
         renders = self.out / "renders"
         renders.mkdir(exist_ok=True)
@@ -282,7 +308,7 @@ class Trainer:
             "pairs": {"train": len(self.train_pairs), "valid": len(self.valid_pairs), "test": len(self.test_pairs)},
             "train_seconds_audio": round(sum(len(p.clean) for p in self.train_pairs) / cfg.sample_rate, 2),
             "epochs": epochs, "best_epoch": best_epoch, "best_valid_loss": best, "stopped": reason,
-            "train_time_s": round(seconds, 1), "parameters": model.n_params,
+            "train_time_s": round(seconds, 1), "parameters": model.n_params, "capture": self.capture,
             "test": {**metrics, "warmup_samples_excluded": skip}, "model": str(model_path),
         }
         if self.conditioned:

@@ -470,6 +470,11 @@ def _zeros(n: int, padded) -> str:
     return f", then {len(padded) - n} zeros" if len(padded) > n else ""
 
 
+# the block engine (blockgen.py, which builds on this module's helpers) registers itself here when
+# tinyrt.backends.c is imported, so the two modules do not import each other
+BLOCK_ENGINE: list = []
+
+
 def generate(model: Model, name: str | None = None, activations: str = "precise",
              weights: str = "float32", block=None) -> CCode:
     """Return the C99 header and source implementing the model.
@@ -484,9 +489,8 @@ def generate(model: Model, name: str | None = None, activations: str = "precise"
         raise UnsupportedError(f"weights must be one of {', '.join(WEIGHT_OPTIONS)}, got {weights!r}.")
     model.validate()
     ident = c_identifier(name or model.name)
-    if block is not False:
-        from .blockgen import block_engine  # blockgen builds on this module's helpers
-        code = block_engine(model, ident, activations, weights, block)
+    if block is not False and BLOCK_ENGINE:
+        code = BLOCK_ENGINE[0](model, ident, activations, weights, block)
         if code is not None:
             return code
     w = _Writer(activations, weights)
