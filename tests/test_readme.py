@@ -4,9 +4,10 @@ The blocks run in README order in one temporary folder that `tinyrt examples` fi
 use what earlier ones wrote, as a reader following the README would), with HOME pointing into it and
 TINYRT_TRAIN_MINUTES_CAP set so the README's trainings take seconds (the README says so). A block that
 cannot run here (a sound card, a board over SSH, a server that runs until stopped) is skipped only when
-the line just before it is ``<!-- not run in tests: REASON -->``. A failing block is named by its line
-in README.md, with the end of its output and the files it names that the folder lacks (add those to
-``EXAMPLES`` in src/tinyrt/demo/examples.py).
+the line just before it is ``<!-- not run in tests: REASON -->``; a Python block marked
+``<!-- continues the block above -->`` runs after the Python block above it, in one script. A failing
+block is named by its line in README.md, with the end of its output and the files it names that the
+folder lacks (add those to ``EXAMPLES`` in src/tinyrt/demo/examples.py).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 RUN = {"sh": "sh", "bash": "sh", "python": "python"}
 MARK = re.compile(r"<!--\s*not run in tests:\s*(.+?)\s*-->")
+CONTINUES = re.compile(r"<!--\s*continues the block above\s*-->")   # a Python block using the one before's names
 FILE = re.compile(r"(?<![\w/$~.-])([\w./-]+\.(?:wav|tinyrt|nam|toml|npy|pkl|json|txt|h|bin|f32))\b")
 TIMEOUT = 600
 
@@ -42,7 +44,13 @@ def blocks(text: str) -> list:
             raise AssertionError(f"README.md:{start + 1}: a ``` block that never closes (the next fence opens one)")
         before = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         mark = MARK.search(before)
-        out.append((start + 1, lang, "\n".join(lines[start + 1:end]) + "\n", mark.group(1) if mark else None))
+        code = "\n".join(lines[start + 1:end]) + "\n"
+        if CONTINUES.search(before):
+            previous = next((b for b in reversed(out) if b[1] == lang), None)
+            if previous is None:
+                raise AssertionError(f"README.md:{start + 1}: 'continues the block above' but no {lang} block is above")
+            code = previous[2] + code
+        out.append((start + 1, lang, code, mark.group(1) if mark else None))
         k = end + 1
     return out
 
@@ -113,3 +121,15 @@ def test_the_training_config_in_the_readme_is_the_one_examples_writes():
     from tinyrt.demo.examples import OVERDRIVE_TOML
     toml = [code for _, lang, code, _ in ALL if lang == "toml" and "overdrive_lstm16" in code]
     assert toml == [OVERDRIVE_TOML]
+
+
+def test_train_checks_its_data_before_it_says_training(tmp_path):
+    """`tinyrt train` with data it cannot use says so in one sentence and never prints 'training ...'."""
+    from tinyrt.demo.examples import OVERDRIVE_TOML
+    (tmp_path / "overdrive.toml").write_text(OVERDRIVE_TOML)   # takes/dry.wav and takes/pedal.wav are missing
+    done = subprocess.run(["tinyrt", "train", "overdrive.toml", "--out", "runs/od"], cwd=tmp_path, env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done
+    assert "training" not in done.stdout and "Traceback" not in done.stderr
+    assert done.stderr.startswith("tinyrt: error: ") and "dry.wav" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
