@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,7 @@ ALL = blocks(README.read_text())
 RUNNABLE = [b for b in ALL if b[1] in RUN]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def folder():
     path = Path(tempfile.mkdtemp(prefix="tinyrt-readme-"))
     try:
@@ -83,11 +84,8 @@ def _env(path: Path) -> dict:
     return env
 
 
-@pytest.mark.parametrize("line,lang,code,reason", RUNNABLE, ids=[f"README.md:{b[0]}" for b in RUNNABLE])
-def test_readme_block_runs(folder, line, lang, code, reason):
-    if reason:
-        pytest.skip(f"README.md:{line} not run: {reason}")
-    env = _env(folder)
+def _run_block(folder: Path, line: int, lang: str, code: str) -> str | None:
+    """Run one block in folder; return None, or what went wrong (the block, its output's end, missing files)."""
     if RUN[lang] == "sh":
         argv = ["bash", "-c", "set -eo pipefail\n" + code]
     else:
@@ -95,19 +93,36 @@ def test_readme_block_runs(folder, line, lang, code, reason):
         script.write_text(code)
         argv = [sys.executable, str(script)]
     try:
-        done = subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+        done = subprocess.run(argv, cwd=folder, env=_env(folder), capture_output=True, text=True, timeout=TIMEOUT,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"README.md:{line}: the {lang} block did not finish in {TIMEOUT} s")
-    if done.returncode != 0:
-        missing = sorted({f for f in FILE.findall(code) if not (folder / f).exists()})
-        hint = (f"\nfiles this block names that the folder lacks: {', '.join(missing)} - if the block reads "
-                f"them, add them to EXAMPLES in src/tinyrt/demo/examples.py (or make them in an earlier block)"
-                if missing else "")
-        tail = lambda s: "\n".join(s.strip().splitlines()[-25:])  # noqa: E731
-        pytest.fail(f"README.md:{line}: the {lang} block exited {done.returncode}{hint}\n--- block ---\n{code}"
-                    f"--- stdout (end) ---\n{tail(done.stdout)}\n--- stderr (end) ---\n{tail(done.stderr)}",
-                    pytrace=False)
+        return f"README.md:{line}: the {lang} block did not finish in {TIMEOUT} s"
+    if done.returncode == 0:
+        return None
+    missing = sorted({f for f in FILE.findall(code) if not (folder / f).exists()})
+    hint = (f"\nfiles this block names that the folder lacks: {', '.join(missing)} - if the block reads "
+            f"them, add them to EXAMPLES in src/tinyrt/demo/examples.py (or make them in an earlier block)"
+            if missing else "")
+    tail = lambda s: "\n".join(s.strip().splitlines()[-25:])  # noqa: E731
+    return (f"README.md:{line}: the {lang} block exited {done.returncode}{hint}\n--- block ---\n{code}"
+            f"--- stdout (end) ---\n{tail(done.stdout)}\n--- stderr (end) ---\n{tail(done.stderr)}")
+
+
+def test_every_readme_block_runs_in_order(folder):
+    """Every sh/bash/python block of README.md, in order, in one folder (so one test: xdist keeps it whole)."""
+    failures, report = [], []
+    for line, lang, code, reason in RUNNABLE:
+        if reason:
+            report.append(f"README.md:{line} not run: {reason}")
+            continue
+        started = time.monotonic()
+        problem = _run_block(folder, line, lang, code)
+        report.append(f"README.md:{line} {lang} {'FAILED' if problem else 'ok'} in {time.monotonic() - started:.1f} s")
+        if problem:
+            failures.append(problem)
+    print("\n".join(report))
+    if failures:
+        pytest.fail(f"{len(failures)} README block(s) failed:\n\n" + "\n\n".join(failures), pytrace=False)
 
 
 def test_the_readme_marks_few_blocks_not_run_and_says_why():
