@@ -45,3 +45,14 @@ class MemorySampler:
         """Return RSS before the run, and mean and peak during it, in bytes."""
         return {"rss_before": self.baseline, "rss_mean": sum(self.samples) / len(self.samples),
                 "rss_peak": max(self.samples), "samples": len(self.samples)}
+
+
+def engine_rss_increment(memory: dict) -> int:
+    """Return the resident memory one engine added: its peak minus the RSS before it was loaded.
+
+    A bench that records ``rss_before_load`` (``rss_bytes()`` before creating the engine) gets the
+    engine's own cost including its libraries and weights; without it, the growth during the run
+    (peak minus ``rss_before``). Never the whole process, which holds every engine loaded before.
+    """
+    before = memory.get("rss_before_load", memory.get("rss_before", 0))
+    return max(0, int(memory.get("rss_peak", 0)) - int(before))

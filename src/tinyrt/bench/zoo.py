@@ -53,6 +53,7 @@ class ZooBlock:
     model: Model | None = None
     block_size: int = 1
     sample_rate: float | None = None
+    params: tuple = ()   # no knobs: what a Backend reads of a Model's knob inputs
 
     @property
     def name(self) -> str:

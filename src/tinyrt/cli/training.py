@@ -1,4 +1,4 @@
-"""Verbs of the effect-training job: train, eval, demo."""
+"""Verbs of the effect-training job: train, eval, demo, and examples (the README's material)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,14 +11,23 @@ from .knobs import add_knob_arguments, param_values
 
 def cmd_train(args) -> int:
     """Train the model a TOML configuration describes."""
-    from ..train import load_config, train
+    from ..train import load_config
+    from ..train.trainer import Trainer, load_data
     cfg = load_config(args.config)
     if args.minutes is not None:
         cfg.train.max_minutes = args.minutes
     out = Path(args.out) if args.out else Path("runs") / cfg.name
+    dataset, *splits = load_data(cfg)   # missing or unusable audio is refused before anything says "training"
+    for split, pairs in zip(("training", "validation", "test"), splits):
+        if not pairs:
+            raise InputError(f"the {split} split of {args.config} is empty; give more source files or change the split "
+                             "fractions.")
+    print(dataset.summary())
     print(f"training {cfg.name}: {cfg.model.cell.upper()}-{cfg.model.hidden_size}, block {cfg.model.block_size}, "
           f"{cfg.sample_rate} Hz -> {out}")
-    result = train(cfg, out, resume=args.resume)
+    trainer = Trainer(cfg, out, data=splits)
+    trainer.data_summary = dataset.summary()
+    result = trainer.run(resume=args.resume)
     t = result.metrics["test"]
     print(f"test ESR {t['esr']:.4f} (pre-emphasised {t['esr_pre_emphasis']:.4f}), MSE {t['mse']:.3e}: {t['verdict']}")
     print(f"wrote {result.model_path}, {out / 'metrics.json'}, {out / 'curves.png'}, {out / 'renders'}")
@@ -117,6 +126,17 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.out), quick=args.quick, minutes=args.minutes)
 
 
+def cmd_examples(args) -> int:
+    """Write the files the README's examples read."""
+    from ..demo.examples import write_examples
+    written = write_examples(args.folder)
+    width = max(map(len, written))
+    for path, what in written.items():
+        print(f"{path:<{width}}  {what}")
+    print(f"wrote {len(written)} files into {args.folder}; run the README's examples there")
+    return 0
+
+
 def add_parsers(sub) -> None:
     """Add the training verbs to the command's subparsers."""
     s = sub.add_parser("demo", help="the main job on built-in data, writing a report")
@@ -167,3 +187,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--json", help="also write the metrics as JSON here")
     add_knob_arguments(s, channels=False)
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("examples", help="write the files the README's examples use (takes, captures, models, data)")
+    s.add_argument("folder", help="where to write them (created if needed)")
+    s.set_defaults(func=cmd_examples)

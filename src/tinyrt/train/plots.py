@@ -9,7 +9,7 @@ from ..audio.plots import pyplot
 def plot_curves(history: list, path, title: str = "training") -> Path:
     """Write the training and validation loss (log scale) and learning rate per epoch; return the path."""
     plt = pyplot()
-    fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True, height_ratios=(3, 1))
+    fig, (ax, ax_lr) = plt.subplots(2, 1, figsize=(12, 4.5), sharex=True, height_ratios=(3, 1))
     epochs = [h["epoch"] for h in history]
     ax.semilogy(epochs, [h["train_loss"] for h in history], label="training loss")
     ax.semilogy(epochs, [h["valid_loss"] for h in history], label="validation loss")

@@ -49,6 +49,26 @@ def _torch():
     return torch
 
 
+def _budget_minutes(minutes: float) -> float:
+    """Return the training time budget: the config's, capped by TINYRT_TRAIN_MINUTES_CAP when that is set.
+
+    The cap is for tests and quick looks (the README test sets it so the README's trainings take seconds);
+    it never lengthens a run. A value that is not a positive number is refused in one sentence.
+    """
+    import os
+    raw = os.environ.get("TINYRT_TRAIN_MINUTES_CAP", "").strip()
+    if not raw:
+        return minutes
+    try:
+        cap = float(raw)
+    except ValueError:
+        cap = -1.0
+    if not (math.isfinite(cap) and cap > 0):
+        raise InputError(f"TINYRT_TRAIN_MINUTES_CAP={raw!r} must be a positive number of minutes; unset it for "
+                         "the configured budget.")
+    return min(minutes, cap) if minutes else cap
+
+
 def load_data(cfg: Config, latency: int | None = None):
     """Return (dataset, train, valid, test) for the config's [data] table, resampled to its rate.
 
@@ -224,7 +244,8 @@ class Trainer:
         else:
             torch.save(self.net.state_dict(), best_path)
         started = self._now() - spent
-        deadline = started + 60 * t.max_minutes if t.max_minutes else 0.0
+        minutes = _budget_minutes(t.max_minutes)
+        deadline = started + 60 * minutes if minutes else 0.0
         self._clock = (started, deadline)
         reason = "epochs done"
         while epoch < t.epochs:
