@@ -305,8 +305,9 @@ def test_check_bench_and_eval_take_param(files, tmp_path, capsys):
         assert err(json.loads((tmp_path / "b.json").read_text())["engines"]["reference"]["accuracy"]["vs_target"]
                    ["esr"])
     args = ["eval", files["model"], "--clean", files["dir"] / "mono.wav", "--target", tmp_path / "target.wav",
-            "--engine", "reference", "--warmup", "0", "--fragment-seconds", "0.1", "--json", tmp_path / "e.json"]
-    assert cli(capsys, *args, "--param", "drive=0.7")[0] == 0
+            "--engine", "reference", "--warmup", "0", "--fragment-seconds", "0.05", "--json", tmp_path / "e.json"]
+    r = cli(capsys, *args, "--param", "drive=0.7")
+    assert r[0] == 0, r[2]
     right = json.loads((tmp_path / "e.json").read_text())
     assert right["esr"] < 1e-9 and right["knobs"] == {"drive": 0.7, "tone": 0.5}
     assert cli(capsys, *args)[0] == 0  # at the default drive 0.5 the same target is further away

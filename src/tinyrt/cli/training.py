@@ -106,7 +106,7 @@ def _eval_recording(args, model) -> int:
     clean, target, _ = read_pair(args.clean, args.target, int(model.sample_rate))
     m = evaluate_recording(model, clean, target, engine=engine_list(args.engine)[0], latency=choice,
                            fragment_seconds=args.fragment_seconds, warmup=args.warmup,
-                           labels=(str(args.clean), str(args.target)))
+                           labels=(str(args.clean), str(args.target)), knobs=param_values(model, args.param))
     applied, by_lag, warnings = alignment_lines(m["alignment"])
     print(applied)
     print(by_lag)

@@ -127,8 +127,10 @@ def _fragment_starts(clean, length: int, n: int, silence_db: float = -50.0) -> l
 
 def evaluate_recording(model, clean, target, engine: str = "c", latency=None, fragment_seconds: float = 1.0,
                        warmup: int = 1000, pre_emphasis: float = 0.85, max_latency: float = 0.1,
-                       labels=("clean", "target")) -> dict:
+                       labels=("clean", "target"), knobs: dict | None = None) -> dict:
     """Return the metrics of a model on a new clean/processed recording, with how it was aligned.
+
+    ``knobs`` ({name: value}) sets a knob model's knobs (the others at their defaults).
 
     The base latency comes from ``resolve_latency``; the model runs once on the clean audio (cut
     into fragments, reset before each) and its ESR is measured against the target at every lag
@@ -155,7 +157,7 @@ def evaluate_recording(model, clean, target, engine: str = "c", latency=None, fr
     if callable(engine):                      # a stand-in for an engine: fragments in, outputs out (tests)
         outs, engine = [np.asarray(engine(x), np.float64) for x in fragments], getattr(engine, "__name__", "callable")
     else:
-        outs = run_pairs(model, [Pair("", "", x, None) for x in fragments], engine)
+        outs = run_pairs(model, [Pair("", "", x, None) for x in fragments], engine, knobs)
     shifted = {}
 
     def at(lag: float) -> dict:
@@ -195,6 +197,8 @@ def evaluate_recording(model, clean, target, engine: str = "c", latency=None, fr
                                   "stored": resolved["stored"], "detected": resolved["detected"],
                                   "esr_by_lag": {f"{k:g}": v for k, v in sorted(by_lag.items())},
                                   "warnings": warnings}})
+    if model.params:
+        metrics["knobs"] = {k.name: float((knobs or {}).get(k.name, k.default)) for k in model.params}
     return metrics
 
 
