@@ -34,6 +34,16 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _report_eval(args, model, m: dict) -> int:
+    """Print eval's one-line result and write its JSON when asked."""
+    seconds = m["seconds_samples"] / model.sample_rate
+    print(f"{model.name} on {m['pairs']} pairs ({seconds:.1f} s, engine {m['engine']}): "
+          f"ESR {m['esr']:.4f}, pre-emphasised ESR {m['esr_pre_emphasis']:.4f}, MSE {m['mse']:.3e}: {m['verdict']}")
+    if args.json:
+        write_json(args.json, m)
+    return 0
+
+
 def cmd_eval(args) -> int:
     """Measure a model on paired audio: ESR, pre-emphasised ESR, MSE and the verdict."""
     from ..train import evaluate, load_config
@@ -56,12 +66,7 @@ def cmd_eval(args) -> int:
         raise InputError("give --data CONFIG.toml, or both --clean and --target WAV files.")
     m = evaluate(model, pairs, engine=engine_list(args.engine)[0], warmup=warmup,
                  knobs=param_values(model, args.param))
-    seconds = m["seconds_samples"] / model.sample_rate
-    print(f"{model.name} on {m['pairs']} pairs ({seconds:.1f} s, engine {m['engine']}): "
-          f"ESR {m['esr']:.4f}, pre-emphasised ESR {m['esr_pre_emphasis']:.4f}, MSE {m['mse']:.3e}: {m['verdict']}")
-    if args.json:
-        write_json(args.json, m)
-    return 0
+    return _report_eval(args, model, m)
 
 
 def cmd_grid(args) -> int:
@@ -112,12 +117,7 @@ def _eval_recording(args, model) -> int:
     print(by_lag)
     for line in warnings:
         print(f"tinyrt: warning: {line}.", file=sys.stderr)
-    seconds = m["seconds_samples"] / model.sample_rate
-    print(f"{model.name} on {m['pairs']} pairs ({seconds:.1f} s, engine {m['engine']}): "
-          f"ESR {m['esr']:.4f}, pre-emphasised ESR {m['esr_pre_emphasis']:.4f}, MSE {m['mse']:.3e}: {m['verdict']}")
-    if args.json:
-        write_json(args.json, m)
-    return 0
+    return _report_eval(args, model, m)
 
 
 def cmd_demo(args) -> int:
